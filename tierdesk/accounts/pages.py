@@ -1,0 +1,80 @@
+"""Sign-in and sign-out pages (cookie session + CSRF)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from tierdesk.accounts import service
+from tierdesk.core.errors import DomainError
+from tierdesk.core.security import new_csrf_token, tokens_equal
+from tierdesk.web.deps import DB, AppSettings, Now, TxRoute
+from tierdesk.web.templating import templates
+
+router = APIRouter(route_class=TxRoute, include_in_schema=False)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = new_csrf_token()
+        request.session["csrf"] = token
+    return str(token)
+
+
+def csrf_ok(request: Request, sent: str) -> bool:
+    expected = request.session.get("csrf", "")
+    return bool(sent) and bool(expected) and tokens_equal(sent, expected)
+
+
+def _login_page(
+    request: Request, error: str | None = None, email: str = "", status: int = 200
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "accounts/login.html",
+        {"csrf": csrf_token(request), "error": error, "email": email},
+        status_code=status,
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    return _login_page(request)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    db: DB,
+    now: Now,
+    settings: AppSettings,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return _login_page(request, "Your form expired. Please try again.", email, 403)
+    client = request.client.host if request.client else "unknown"
+    try:
+        user = service.sign_in(
+            db, email, password, client, now, settings.login_max_failures, settings.login_window_seconds
+        )
+    except DomainError as exc:
+        # Failed attempts must be recorded even though we answer with an error page.
+        db.commit()
+        return _login_page(request, exc.detail, email, exc.status)
+    request.session.clear()
+    request.session["user_id"] = user.id
+    request.session["csrf"] = new_csrf_token()
+    return RedirectResponse("/", status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    if not csrf_ok(request, csrf):
+        return RedirectResponse("/", status_code=303)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,182 @@
+"""`tierdesk` command line: serve, worker, db, seed, user, token."""
+
+from __future__ import annotations
+
+import getpass
+import threading
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from tierdesk.core.clock import SystemClock
+from tierdesk.core.config import get_settings
+from tierdesk.core.db import Database
+from tierdesk.core.errors import DomainError
+
+app = typer.Typer(help="tierdesk: customer support built around escalation.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+seed_app = typer.Typer(help="Demo and benchmark data.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(seed_app, name="seed")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+console = Console()
+
+
+def _database() -> Database:
+    return Database(get_settings().database_url)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the web app and API. With one worker, background jobs run in the same process."""
+    import uvicorn
+
+    settings = get_settings()
+    if workers == 1:
+        from tierdesk.web.app import create_app
+
+        uvicorn.run(
+            create_app(settings, embedded_worker=settings.embedded_workers),
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=True,
+        )
+    else:
+        uvicorn.run("tierdesk.web.main:app", host=host, port=port, workers=workers, log_level="warning")
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs until interrupted (use with several `serve` workers)."""
+    from tierdesk.worker import run_forever
+
+    settings = get_settings()
+    stop = threading.Event()
+    console.print("[green]worker running[/] (Ctrl-C stops it)")
+    try:
+        run_forever(_database(), settings, SystemClock(), stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations (creates the SQLite file under ./var if needed)."""
+    from tierdesk.core.migrate import upgrade
+
+    database = _database()
+    database.dispose()  # creates the var/ directory for SQLite
+    upgrade(database.url, revision=revision)
+    console.print(f"[green]database at {revision}[/] ({database.engine.dialect.name})")
+
+
+@seed_app.command("demo")
+def seed_demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when users already exist.")
+    ] = False,
+) -> None:
+    """Load the demo: a B2C shop and a B2B SaaS vendor, agents on every tier, 200 tickets."""
+    from tierdesk.demo import seed
+
+    database = _database()
+    with database.session(write=True) as db:
+        created = seed.load_demo(db, datetime.now(UTC), only_if_empty=if_empty)
+        db.commit()
+    if created is None:
+        console.print("demo data already present; nothing loaded")
+        return
+    console.print("[green]demo loaded[/]. Sign in at http://127.0.0.1:8000/login with any of:")
+    for email, role in created:
+        console.print(f"  {email:34} {role:22} password: {seed.DEMO_PASSWORD}")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(prompt=True)],
+    name: Annotated[str, typer.Option(prompt=True)],
+    role: Annotated[str, typer.Option(help="customer, agent, specialist, supervisor, admin")] = "agent",
+    password: Annotated[str | None, typer.Option(help="Prompted when omitted.")] = None,
+    tiers: Annotated[str, typer.Option(help="Comma-separated tier keys, e.g. L1,L2")] = "",
+    teams: Annotated[str, typer.Option(help="Comma-separated team keys, e.g. billing")] = "",
+) -> None:
+    """Create a user (and, for staff, their tier and team memberships)."""
+    from pydantic import ValidationError
+
+    from tierdesk.accounts import service as accounts
+    from tierdesk.accounts.schemas import UserIn
+    from tierdesk.tiers import service as tiers_service
+    from tierdesk.tiers.schemas import AgentWorkIn
+
+    if password is None:
+        password = getpass.getpass("Password (10+ characters): ")
+    database = _database()
+    with database.session(write=True) as db:
+        try:
+            work = None
+            if tiers or teams:
+                tier_ids = [_lookup(tiers_service.tier_by_key(db, k), "tier", k) for k in _split(tiers)]
+                team_ids = [_lookup(tiers_service.team_by_key(db, k), "team", k) for k in _split(teams)]
+                work = AgentWorkIn(tier_ids=tier_ids, team_ids=team_ids)
+            data = UserIn(email=email, name=name, role=role, password=password, work=work)
+            user = accounts.create_user_unchecked(db, data)
+            db.commit()
+        except ValidationError as exc:
+            raise typer.BadParameter(
+                "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            ) from exc
+        except DomainError as exc:
+            console.print(f"[red]{exc.detail}[/]")
+            raise typer.Exit(1) from exc
+    console.print(f"[green]created[/] user {user.id} {user.email} ({user.role})")
+
+
+@token_app.command("create")
+def token_create(
+    email: Annotated[str, typer.Option(help="Whose token")],
+    name: Annotated[str, typer.Option(help="What it is for")] = "cli",
+    scopes: Annotated[str, typer.Option(help="read,write[,admin]")] = "read,write",
+) -> None:
+    """Create an API token for a user and print it once."""
+    from tierdesk.accounts import service as accounts
+    from tierdesk.accounts.schemas import TokenIn
+    from tierdesk.core.security import SYSTEM, Scope
+
+    database = _database()
+    with database.session(write=True) as db:
+        user = accounts.user_by_email(db, email)
+        if user is None:
+            console.print(f"[red]no user with e-mail {email}[/]")
+            raise typer.Exit(1)
+        try:
+            data = TokenIn(name=name, scopes=[Scope(s) for s in _split(scopes)])
+            _, token = accounts.create_token(db, SYSTEM, data, datetime.now(UTC), for_user_id=user.id)
+        except (ValueError, DomainError) as exc:
+            console.print(f"[red]{getattr(exc, 'detail', exc)}[/]")
+            raise typer.Exit(1) from exc
+        db.commit()
+    print(token)
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _lookup(obj: Any, what: str, key: str) -> int:
+    if obj is None:
+        raise typer.BadParameter(f"no {what} with key '{key}'")
+    return int(obj.id)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,56 @@
+"""Deployment settings (environment variables prefixed TIERDESK_).
+
+Anything an operator edits at run time (tiers, teams, policies) is data in the database,
+not a setting here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIERDESK_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./var/tierdesk.db"
+    secret_key: str = Field(
+        default="dev-insecure-change-me",
+        description="Signs session cookies. Set a long random value in production.",
+    )
+    attachments_dir: Path = Path("./var/attachments")
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    max_import_body_bytes: int = 32 * 1024 * 1024
+    allowed_attachment_types: list[str] = [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/json",
+        "application/zip",
+        "message/rfc822",
+    ]
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+    session_max_age_seconds: int = 14 * 24 * 3600
+    cookie_secure: bool = False
+    log_level: str = "INFO"
+    log_json: bool = True
+    embedded_workers: bool = True
+    sql_echo: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,33 @@
+"""All queries of the customers domain."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tierdesk.customers.models import Customer, Organization
+
+
+def organizations(db: Session) -> list[Organization]:
+    return list(db.scalars(select(Organization).order_by(Organization.name)))
+
+
+def organization_by_name(db: Session, name: str) -> Organization | None:
+    return db.scalars(select(Organization).where(Organization.name == name)).first()
+
+
+def customer_by_email(db: Session, email: str) -> Customer | None:
+    return db.scalars(select(Customer).where(Customer.email == email.lower())).first()
+
+
+def customers_page(
+    db: Session, after_id: int | None, limit: int, organization_id: int | None, email: str | None
+) -> list[Customer]:
+    stmt = select(Customer).order_by(Customer.id).limit(limit)
+    if after_id is not None:
+        stmt = stmt.where(Customer.id > after_id)
+    if organization_id is not None:
+        stmt = stmt.where(Customer.organization_id == organization_id)
+    if email is not None:
+        stmt = stmt.where(Customer.email == email.lower())
+    return list(db.scalars(stmt))

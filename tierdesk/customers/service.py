@@ -1,0 +1,135 @@
+"""Organizations and customers. Staff read and create customers; supervisors manage
+organizations; only administrators delete. A customer sees their own record only."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tierdesk.core import crud
+from tierdesk.core.errors import InvalidInput, NotFound
+from tierdesk.core.security import Actor, require_admin, require_staff, require_supervisor
+from tierdesk.customers import repository as repo
+from tierdesk.customers.models import Customer, Organization
+from tierdesk.customers.schemas import (
+    CustomerIn,
+    CustomerPatch,
+    OrganizationIn,
+    OrganizationPatch,
+)
+
+
+def list_organizations(db: Session, actor: Actor) -> list[Organization]:
+    require_staff(actor)
+    return repo.organizations(db)
+
+
+def get_organization(db: Session, actor: Actor, org_id: int) -> Organization:
+    if actor.is_customer and actor.organization_id == org_id:
+        return crud.get_or_404(db, Organization, org_id, "Organization")
+    if not actor.is_staff:
+        raise NotFound(f"Organization {org_id} does not exist.")
+    return crud.get_or_404(db, Organization, org_id, "Organization")
+
+
+def create_organization(db: Session, actor: Actor, data: OrganizationIn) -> Organization:
+    require_supervisor(actor)
+    return crud.create_from(db, Organization, data, f"Organization '{data.name}'")
+
+
+def update_organization(db: Session, actor: Actor, org_id: int, patch: OrganizationPatch) -> Organization:
+    require_supervisor(actor)
+    org = crud.get_or_404(db, Organization, org_id, "Organization")
+    crud.apply_patch(org, patch)
+    crud.flush_or_conflict(db, f"Organization '{org.name}'")
+    return org
+
+
+def delete_organization(db: Session, actor: Actor, org_id: int) -> None:
+    require_admin(actor)
+    crud.delete_or_conflict(db, crud.get_or_404(db, Organization, org_id, "Organization"), "Organization")
+
+
+def organization_by_id(db: Session, org_id: int) -> Organization | None:
+    return db.get(Organization, org_id)
+
+
+def list_customers(
+    db: Session,
+    actor: Actor,
+    after_id: int | None,
+    limit: int,
+    organization_id: int | None,
+    email: str | None,
+) -> list[Customer]:
+    require_staff(actor)
+    return repo.customers_page(db, after_id, limit, organization_id, email)
+
+
+def get_customer(db: Session, actor: Actor, customer_id: int) -> Customer:
+    if actor.is_customer and actor.customer_id == customer_id:
+        return crud.get_or_404(db, Customer, customer_id, "Customer")
+    if not actor.is_staff:
+        raise NotFound(f"Customer {customer_id} does not exist.")
+    return crud.get_or_404(db, Customer, customer_id, "Customer")
+
+
+def create_customer(db: Session, actor: Actor, data: CustomerIn) -> Customer:
+    require_staff(actor)
+    _check_org(db, data.organization_id)
+    return crud.create_from(db, Customer, data, f"Customer {data.email or data.name}")
+
+
+def update_customer(db: Session, actor: Actor, customer_id: int, patch: CustomerPatch) -> Customer:
+    require_staff(actor)
+    customer = crud.get_or_404(db, Customer, customer_id, "Customer")
+    if "organization_id" in patch.model_fields_set:
+        _check_org(db, patch.organization_id)
+    crud.apply_patch(customer, patch)
+    crud.flush_or_conflict(db, f"Customer {customer.id}")
+    return customer
+
+
+def delete_customer(db: Session, actor: Actor, customer_id: int) -> None:
+    require_admin(actor)
+    crud.delete_or_conflict(
+        db,
+        crud.get_or_404(db, Customer, customer_id, "Customer"),
+        "Customer (a customer with tickets cannot be deleted)",
+    )
+
+
+def customer_by_id(db: Session, customer_id: int) -> Customer | None:
+    return db.get(Customer, customer_id)
+
+
+def find_or_create_customer(
+    db: Session, email: str, name: str | None = None, organization_id: int | None = None, language: str = "en"
+) -> Customer:
+    """The customer with this e-mail address, created on first contact (e-mail, import)."""
+    existing = repo.customer_by_email(db, email)
+    if existing is not None:
+        return existing
+    customer = Customer(
+        name=name or email.split("@")[0],
+        email=email.lower(),
+        organization_id=organization_id,
+        language=language,
+    )
+    db.add(customer)
+    crud.flush_or_conflict(db, f"Customer {email}")
+    return customer
+
+
+def find_or_create_organization(db: Session, name: str) -> Organization:
+    existing = repo.organization_by_name(db, name)
+    if existing is not None:
+        return existing
+    org = Organization(name=name)
+    db.add(org)
+    crud.flush_or_conflict(db, f"Organization '{name}'")
+    return org
+
+
+def _check_org(db: Session, org_id: int | None) -> None:
+    if org_id is not None and db.get(Organization, org_id) is None:
+        raise InvalidInput(f"Organization {org_id} does not exist.", field="organization_id")

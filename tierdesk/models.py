@@ -1,0 +1,11 @@
+"""Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
+
+from tierdesk.accounts import models as accounts_models
+from tierdesk.core.db import Base
+from tierdesk.customers import models as customers_models
+from tierdesk.tickets import models as tickets_models
+from tierdesk.tiers import models as tiers_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "customers_models", "metadata", "tickets_models", "tiers_models"]

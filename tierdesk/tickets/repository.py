@@ -1,0 +1,238 @@
+"""All queries of the tickets domain.
+
+Authorization lives here: every read starts from `readable(actor)`, so a caller who may not
+see a ticket gets "not found" whatever the endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, delete, false, insert, or_, select, true, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tierdesk.core.errors import InvalidInput
+from tierdesk.core.security import Actor
+from tierdesk.tickets.models import (
+    Attachment,
+    Message,
+    MessageKind,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TicketLink,
+    TicketTag,
+)
+
+
+def visibility(actor: Actor) -> ColumnElement[bool]:
+    """The WHERE clause that limits tickets to what `actor` may see.
+
+    - admin: everything;
+    - supervisor: everything but need-to-know teams they are not in;
+    - agent / specialist: tickets in their tiers, their teams, or assigned to them, minus
+      need-to-know teams they are not in;
+    - customer: tickets they asked for, plus their organization's if it shares tickets;
+    - anonymous: nothing.
+    """
+    if actor.is_anonymous or actor.role is None:
+        return false()
+    if actor.is_admin:
+        return true()
+    hidden = (
+        or_(Ticket.team_id.is_(None), Ticket.team_id.not_in(actor.hidden_team_ids))
+        if actor.hidden_team_ids
+        else true()
+    )
+    if actor.is_supervisor:
+        return hidden
+    if actor.is_staff:
+        scope: list[ColumnElement[bool]] = [Ticket.assignee_id == actor.user_id]
+        if actor.tier_ids:
+            scope.append(Ticket.tier_id.in_(actor.tier_ids))
+        if actor.team_ids:
+            scope.append(Ticket.team_id.in_(actor.team_ids))
+        return and_(or_(*scope), hidden)
+    if actor.customer_id is None:
+        return false()
+    if actor.sees_organization_tickets and actor.organization_id is not None:
+        return or_(Ticket.requester_id == actor.customer_id, Ticket.organization_id == actor.organization_id)
+    return Ticket.requester_id == actor.customer_id
+
+
+def readable(actor: Actor) -> Select[Ticket]:
+    return select(Ticket).where(visibility(actor))
+
+
+def get_readable(db: Session, actor: Actor, ticket_id: int, for_update: bool = False) -> Ticket | None:
+    stmt = readable(actor).where(Ticket.id == ticket_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return db.scalars(stmt).first()
+
+
+# --- keyset pagination -------------------------------------------------------------------
+SORTS = {
+    "-created_at": (Ticket.created_at, True),
+    "created_at": (Ticket.created_at, False),
+    "-updated_at": (Ticket.updated_at, True),
+}
+
+
+def encode_cursor(sort: str, value: datetime, ticket_id: int) -> str:
+    raw = json.dumps([sort, value.isoformat(), ticket_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        got_sort, iso, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
+        if got_sort != sort:
+            raise ValueError
+        return datetime.fromisoformat(iso), int(ticket_id)
+    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            "The cursor is not valid for this list. Use the next_cursor value of the previous page, with the same sort.",
+            field="cursor",
+        ) from exc
+
+
+@dataclass
+class TicketFilter:
+    status: list[str] | None = None
+    tier_id: int | None = None
+    team_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    requester_id: int | None = None
+    organization_id: int | None = None
+    tag: str | None = None
+    priority: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def list_page(
+    db: Session, actor: Actor, flt: TicketFilter, sort: str, cursor: str | None, limit: int
+) -> tuple[list[Ticket], str | None]:
+    """One page of tickets, newest first by default. Each filter is an equality on a column
+    that leads an index ending in (created_at, id), so the page is an index range scan."""
+    column, desc = SORTS[sort]
+    stmt = readable(actor)
+    if flt.status:
+        stmt = stmt.where(Ticket.status.in_(flt.status))
+    if flt.tier_id is not None:
+        stmt = stmt.where(Ticket.tier_id == flt.tier_id)
+    if flt.team_id is not None:
+        stmt = stmt.where(Ticket.team_id == flt.team_id)
+    if flt.unassigned:
+        stmt = stmt.where(Ticket.assignee_id.is_(None))
+    elif flt.assignee_id is not None:
+        stmt = stmt.where(Ticket.assignee_id == flt.assignee_id)
+    if flt.requester_id is not None:
+        stmt = stmt.where(Ticket.requester_id == flt.requester_id)
+    if flt.organization_id is not None:
+        stmt = stmt.where(Ticket.organization_id == flt.organization_id)
+    if flt.priority is not None:
+        stmt = stmt.where(Ticket.priority == flt.priority)
+    if flt.tag is not None:
+        stmt = stmt.where(Ticket.id.in_(select(TicketTag.ticket_id).where(TicketTag.tag == flt.tag)))
+    if flt.created_from is not None:
+        stmt = stmt.where(Ticket.created_at >= flt.created_from)
+    if flt.created_to is not None:
+        stmt = stmt.where(Ticket.created_at < flt.created_to)
+    if cursor:
+        value, last_id = decode_cursor(cursor, sort)
+        key = tuple_(column, Ticket.id)
+        stmt = stmt.where(key < tuple_(value, last_id) if desc else key > tuple_(value, last_id))
+    order = (column.desc(), Ticket.id.desc()) if desc else (column.asc(), Ticket.id.asc())
+    rows = list(db.scalars(stmt.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(sort, getattr(last, column.key), last.id)
+    return rows, next_cursor
+
+
+# --- children ------------------------------------------------------------------------------
+def messages(db: Session, ticket_id: int, include_internal: bool) -> list[Message]:
+    stmt = select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id)
+    if not include_internal:
+        stmt = stmt.where(Message.kind == MessageKind.public.value)
+    return list(db.scalars(stmt))
+
+
+def events(db: Session, ticket_id: int) -> list[TicketEvent]:
+    return list(
+        db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))
+    )
+
+
+def attachments(db: Session, ticket_id: int, include_internal: bool) -> list[Attachment]:
+    stmt = select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.id)
+    if not include_internal:
+        stmt = stmt.where(Attachment.internal.is_(False))
+    return list(db.scalars(stmt))
+
+
+def links(db: Session, ticket_id: int) -> list[TicketLink]:
+    return list(
+        db.scalars(select(TicketLink).where(TicketLink.ticket_id == ticket_id).order_by(TicketLink.id))
+    )
+
+
+def existing_external_ids(db: Session, source: str, external_ids: list[str]) -> dict[str, int]:
+    if not external_ids:
+        return {}
+    rows = db.execute(
+        select(Ticket.external_id, Ticket.id).where(
+            Ticket.source == source, Ticket.external_id.in_(external_ids)
+        )
+    )
+    return {ext: tid for ext, tid in rows if ext is not None}
+
+
+def set_tags(db: Session, ticket_id: int, old: list[str], new: list[str]) -> None:
+    removed = set(old) - set(new)
+    if removed:
+        db.execute(delete(TicketTag).where(TicketTag.ticket_id == ticket_id, TicketTag.tag.in_(removed)))
+    added = [t for t in new if t not in old]
+    if added:
+        db.execute(insert(TicketTag), [{"ticket_id": ticket_id, "tag": t} for t in added])
+
+
+# --- counters --------------------------------------------------------------------------------
+def bump_counter(db: Session, status: str, tier_id: int | None, delta: int) -> None:
+    """Add `delta` to the (status, tier) counter with one upsert (no read-modify-write race)."""
+    values = {"status": status, "tier_id": tier_id or 0, "count": delta}
+    if db.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(TicketCounter).values(**values)
+        db.execute(
+            pg.on_conflict_do_update(
+                index_elements=["status", "tier_id"], set_={"count": TicketCounter.count + delta}
+            )
+        )
+    else:
+        lite = sqlite.insert(TicketCounter).values(**values)
+        db.execute(
+            lite.on_conflict_do_update(
+                index_elements=["status", "tier_id"], set_={"count": TicketCounter.count + delta}
+            )
+        )
+
+
+def counters(db: Session) -> list[tuple[str, int, int]]:
+    return [
+        (s, t, c)
+        for s, t, c in db.execute(select(TicketCounter.status, TicketCounter.tier_id, TicketCounter.count))
+    ]
+
+
+def touch(db: Session, ticket_id: int, now: datetime) -> None:
+    db.execute(update(Ticket).where(Ticket.id == ticket_id).values(updated_at=now))

@@ -1,0 +1,737 @@
+"""Ticket rules. The only entry point other domains may use for tickets.
+
+Every function that changes a ticket appends its `ticket_event` rows in the same
+transaction (services flush; the request or job commits), so the event log can replay
+every metric. Authorization: reads and writes start from `repository.readable(actor)`;
+a ticket the actor may not see is reported as not found.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from tierdesk.accounts import service as accounts
+from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tierdesk.core.security import Actor, Scope, require_admin, require_signed_in, require_staff
+from tierdesk.core.storage import FileStore, check_upload
+from tierdesk.customers import service as customers
+from tierdesk.tickets import repository as repo
+from tierdesk.tickets.models import (
+    CUSTOMER_VISIBLE_EVENTS,
+    CUSTOMER_VISIBLE_FIELDS,
+    TRANSITIONS,
+    Attachment,
+    AuthorKind,
+    EventKind,
+    LinkKind,
+    Message,
+    MessageKind,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+    TicketTag,
+)
+from tierdesk.tickets.repository import TicketFilter
+
+__all__ = ["TicketFilter"]
+from tierdesk.tickets.schemas import (
+    EventOut,
+    ImportRequest,
+    ImportResult,
+    LinkCreate,
+    MessageCreate,
+    MessageOut,
+    TicketCreate,
+    TicketPatch,
+    Timeline,
+    TimelineEntry,
+)
+from tierdesk.tiers import service as tiers
+
+OPEN_STATUSES = (Status.new, Status.open, Status.pending, Status.on_hold)
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _actor_kind(actor: Actor) -> str:
+    if actor.user_id is None:
+        return AuthorKind.system.value
+    return AuthorKind.customer.value if actor.is_customer else AuthorKind.agent.value
+
+
+def _event(
+    db: Session,
+    ticket: Ticket,
+    actor: Actor,
+    kind: EventKind,
+    now: datetime,
+    field: str | None = None,
+    old: Any = None,
+    new: Any = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        at=now,
+        actor_kind=_actor_kind(actor),
+        actor_user_id=None if actor.is_customer else actor.user_id,
+        actor_customer_id=actor.customer_id if actor.is_customer else None,
+        kind=kind.value,
+        field=field,
+        old=None if old is None else str(old)[:500],
+        new=None if new is None else str(new)[:500],
+        reason=reason,
+        data=data,
+    )
+    db.add(event)
+    return event
+
+
+def _require_write(actor: Actor) -> None:
+    require_signed_in(actor)
+    if not actor.can(Scope.write):
+        raise Forbidden("This API token is read-only; create one with the write scope.")
+
+
+def get_ticket(db: Session, actor: Actor, ticket_id: int, for_update: bool = False) -> Ticket:
+    ticket = repo.get_readable(db, actor, ticket_id, for_update=for_update)
+    if ticket is None:
+        raise NotFound(f"Ticket T-{ticket_id} does not exist or you may not see it.")
+    return ticket
+
+
+def parse_ref(ref: str) -> int:
+    """Accept 1042, T-1042 or t-1042."""
+    text = ref.strip().upper().removeprefix("T-")
+    if not text.isdigit() or len(text) > 12:
+        raise NotFound(f"'{ref[:40]}' is not a ticket number (expected e.g. T-1042).")
+    return int(text)
+
+
+def _check_refs(db: Session, tier_id: int | None, team_id: int | None, assignee_id: int | None) -> None:
+    if tier_id is not None and not tiers.tier_exists(db, tier_id):
+        raise InvalidInput(f"Tier {tier_id} does not exist.", field="tier_id")
+    if team_id is not None and tiers.team_by_id(db, team_id) is None:
+        raise InvalidInput(f"Team {team_id} does not exist.", field="team_id")
+    if assignee_id is not None and not accounts.user_exists(db, assignee_id, staff_only=True):
+        raise InvalidInput(f"Agent {assignee_id} does not exist.", field="assignee_id")
+
+
+# --- create --------------------------------------------------------------------------------
+def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) -> Ticket:
+    """Create a ticket with its tags, its `created` event and counter, in one transaction.
+
+    Customers always create for themselves and cannot route (tier/team/assignee are
+    staff decisions); staff name the requester by id or e-mail.
+    """
+    _require_write(actor)
+    if actor.is_customer:
+        staff_only = [
+            f
+            for f in ("requester_id", "requester", "tier_id", "team_id", "assignee_id")
+            if getattr(data, f) is not None
+        ]
+        if staff_only or data.tags:
+            raise Forbidden(f"Customers cannot set {', '.join(staff_only or ['tags'])} on a ticket.")
+        if actor.customer_id is None:
+            raise Forbidden("This customer login has no customer record.")
+        requester = customers.customer_by_id(db, actor.customer_id)
+    else:
+        require_staff(actor)
+        if data.requester_id is not None:
+            requester = customers.customer_by_id(db, data.requester_id)
+            if requester is None:
+                raise InvalidInput(f"Customer {data.requester_id} does not exist.", field="requester_id")
+        elif data.requester is not None:
+            requester = customers.find_or_create_customer(db, data.requester.email, data.requester.name)
+        else:
+            raise InvalidInput("Say who asks: requester_id or requester {email, name}.", field="requester")
+    if requester is None:
+        raise NotFound("The requester does not exist.")
+    _check_refs(db, data.tier_id, data.team_id, data.assignee_id)
+    tier_id = data.tier_id
+    if tier_id is None:
+        default = tiers.default_tier(db)
+        tier_id = default.id if default else None
+    ticket = Ticket(
+        subject=data.subject.strip(),
+        description=data.description,
+        status=(Status.open if data.assignee_id else Status.new).value,
+        priority=data.priority.value,
+        category=data.category,
+        channel=data.channel.value,
+        language=data.language or requester.language,
+        requester_id=requester.id,
+        organization_id=requester.organization_id,
+        tier_id=tier_id,
+        team_id=data.team_id,
+        assignee_id=data.assignee_id,
+        tags=data.tags,
+        created_at=now,
+        updated_at=now,
+        reopen_count=0,
+        source="tierdesk",
+    )
+    db.add(ticket)
+    db.flush()
+    if data.tags:
+        db.execute(insert(TicketTag), [{"ticket_id": ticket.id, "tag": t} for t in data.tags])
+    _event(
+        db,
+        ticket,
+        actor,
+        EventKind.created,
+        now,
+        data={
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "category": ticket.category,
+            "channel": ticket.channel,
+            "tier_id": ticket.tier_id,
+            "team_id": ticket.team_id,
+            "assignee_id": ticket.assignee_id,
+            "tags": ticket.tags,
+        },
+    )
+    repo.bump_counter(db, ticket.status, ticket.tier_id, +1)
+    db.flush()
+    return ticket
+
+
+# --- update --------------------------------------------------------------------------------
+def _set_status(
+    db: Session, ticket: Ticket, actor: Actor, new: Status, now: datetime, reason: str | None
+) -> None:
+    old = Status(ticket.status)
+    if new == old:
+        return
+    if new not in TRANSITIONS[old]:
+        allowed = (
+            ", ".join(s.value for s in sorted(TRANSITIONS[old]))
+            or "nothing (closed is final; open a follow-up)"
+        )
+        raise Conflict(
+            f"A {old.value} ticket cannot become {new.value}. From {old.value} it can go to: {allowed}."
+        )
+    repo.bump_counter(db, old.value, ticket.tier_id, -1)
+    repo.bump_counter(db, new.value, ticket.tier_id, +1)
+    ticket.status = new.value
+    if new == Status.solved:
+        ticket.solved_at = now
+    elif new == Status.closed:
+        ticket.closed_at = now
+    if old == Status.solved and new == Status.open:
+        ticket.reopen_count += 1
+        ticket.solved_at = None
+        _event(db, ticket, actor, EventKind.reopened, now, "status", old.value, new.value, reason)
+    else:
+        _event(db, ticket, actor, EventKind.field_changed, now, "status", old.value, new.value, reason)
+
+
+def update_ticket(db: Session, actor: Actor, ticket_id: int, patch: TicketPatch, now: datetime) -> Ticket:
+    """Apply the fields the caller sent; one event per field that really changed."""
+    _require_write(actor)
+    ticket = get_ticket(db, actor, ticket_id, for_update=True)
+    if actor.is_customer:
+        sent = patch.model_fields_set - {"reason"}
+        if sent - {"status"} or patch.status not in (Status.solved, Status.open, None):
+            raise Forbidden(
+                "Customers may only mark their ticket solved or reopen it; reply to change anything else."
+            )
+    if ticket.status == Status.closed.value:
+        raise Conflict(f"T-{ticket.id} is closed and can no longer change. Open a follow-up ticket instead.")
+    fields = patch.model_fields_set
+    _check_refs(
+        db,
+        patch.tier_id if "tier_id" in fields else None,
+        patch.team_id if "team_id" in fields else None,
+        patch.assignee_id if "assignee_id" in fields else None,
+    )
+    reason = patch.reason
+    changed = False
+    for name in ("subject", "priority", "category", "team_id", "assignee_id"):
+        if name not in fields:
+            continue
+        value = getattr(patch, name)
+        if name in ("subject", "priority") and value is None:
+            raise InvalidInput(f"{name} cannot be empty.", field=name)
+        value = value.value if hasattr(value, "value") else value
+        old = getattr(ticket, name)
+        if old != value:
+            setattr(ticket, name, value)
+            _event(
+                db, ticket, actor, EventKind.field_changed, now, name.removesuffix("_id"), old, value, reason
+            )
+            changed = True
+    if "tier_id" in fields and patch.tier_id != ticket.tier_id:
+        repo.bump_counter(db, ticket.status, ticket.tier_id, -1)
+        repo.bump_counter(db, ticket.status, patch.tier_id, +1)
+        _event(db, ticket, actor, EventKind.field_changed, now, "tier", ticket.tier_id, patch.tier_id, reason)
+        ticket.tier_id = patch.tier_id
+        changed = True
+    if "tags" in fields and patch.tags is not None and patch.tags != ticket.tags:
+        repo.set_tags(db, ticket.id, list(ticket.tags or []), patch.tags)
+        _event(
+            db,
+            ticket,
+            actor,
+            EventKind.field_changed,
+            now,
+            "tags",
+            ",".join(ticket.tags or []),
+            ",".join(patch.tags),
+            reason,
+        )
+        ticket.tags = patch.tags
+        changed = True
+    if (
+        "assignee_id" in fields
+        and ticket.assignee_id
+        and ticket.status == Status.new.value
+        and patch.status is None
+    ):
+        _set_status(db, ticket, actor, Status.open, now, "assigned")
+    if patch.status is not None and patch.status.value != ticket.status:
+        _set_status(db, ticket, actor, patch.status, now, reason)
+        changed = True
+    if changed:
+        ticket.updated_at = now
+    db.flush()
+    return ticket
+
+
+# --- messages --------------------------------------------------------------------------------
+def add_message(db: Session, actor: Actor, ticket_id: int, data: MessageCreate, now: datetime) -> Message:
+    """A public reply or an internal note. A customer's reply reopens a solved ticket and
+    takes a pending one back to open; the first public staff reply stamps first response."""
+    _require_write(actor)
+    ticket = get_ticket(db, actor, ticket_id, for_update=True)
+    if ticket.status == Status.closed.value:
+        raise Conflict(f"T-{ticket.id} is closed. Open a follow-up ticket instead.")
+    internal = data.kind == MessageKind.internal
+    if actor.is_customer and (internal or data.status is not None):
+        raise Forbidden("Customers write public replies only.")
+    message = Message(
+        ticket_id=ticket.id,
+        kind=data.kind.value,
+        author_kind=_actor_kind(actor),
+        author_user_id=None if actor.is_customer else actor.user_id,
+        author_customer_id=actor.customer_id if actor.is_customer else None,
+        body=data.body,
+        created_at=now,
+    )
+    db.add(message)
+    db.flush()
+    kind = EventKind.internal_note if internal else EventKind.public_reply
+    _event(db, ticket, actor, kind, now, data={"message_id": message.id})
+    if actor.is_customer:
+        if ticket.status in (Status.pending.value, Status.solved.value, Status.on_hold.value):
+            _set_status(db, ticket, actor, Status.open, now, "customer replied")
+    elif not internal:
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = now
+            _event(db, ticket, actor, EventKind.first_response, now, data={"message_id": message.id})
+        target = data.status or (Status.open if ticket.status == Status.new.value else None)
+        if target is not None:
+            _set_status(db, ticket, actor, target, now, "set with reply")
+    elif data.status is not None:
+        _set_status(db, ticket, actor, data.status, now, "set with note")
+    ticket.updated_at = now
+    db.flush()
+    return message
+
+
+# --- attachments ------------------------------------------------------------------------------
+def add_attachment(
+    db: Session,
+    actor: Actor,
+    ticket_id: int,
+    filename: str,
+    content_type: str | None,
+    data: bytes,
+    internal: bool,
+    now: datetime,
+    store: FileStore,
+    allowed_types: list[str],
+    max_bytes: int,
+) -> Attachment:
+    _require_write(actor)
+    ticket = get_ticket(db, actor, ticket_id, for_update=True)
+    if actor.is_customer and internal:
+        raise Forbidden("Customers cannot add internal attachments.")
+    safe_name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()[:255] or "attachment"
+    ctype = check_upload(safe_name, content_type, data, allowed_types, max_bytes)
+    key, digest = store.put(data)
+    att = Attachment(
+        ticket_id=ticket.id,
+        filename=safe_name,
+        content_type=ctype,
+        size=len(data),
+        sha256=digest,
+        storage_key=key,
+        internal=internal,
+        uploaded_by_user_id=actor.user_id,
+        created_at=now,
+    )
+    db.add(att)
+    db.flush()
+    _event(
+        db,
+        ticket,
+        actor,
+        EventKind.attachment_added,
+        now,
+        data={"attachment_id": att.id, "filename": safe_name, "internal": internal},
+    )
+    ticket.updated_at = now
+    db.flush()
+    return att
+
+
+def list_attachments(db: Session, actor: Actor, ticket_id: int) -> list[Attachment]:
+    ticket = get_ticket(db, actor, ticket_id)
+    return repo.attachments(db, ticket.id, include_internal=actor.is_staff)
+
+
+def get_attachment(db: Session, actor: Actor, ticket_id: int, attachment_id: int) -> Attachment:
+    for att in list_attachments(db, actor, ticket_id):
+        if att.id == attachment_id:
+            return att
+    raise NotFound(f"Attachment {attachment_id} does not exist on T-{ticket_id}.")
+
+
+# --- links and merge ----------------------------------------------------------------------------
+def add_link(db: Session, actor: Actor, ticket_id: int, data: LinkCreate, now: datetime) -> TicketLink:
+    _require_write(actor)
+    require_staff(actor)
+    ticket = get_ticket(db, actor, ticket_id, for_update=True)
+    if data.kind == LinkKind.merged_into:
+        raise InvalidInput("Use POST /tickets/{id}/merge to merge tickets.", field="kind")
+    if data.target_ticket_id is not None:
+        if data.target_ticket_id == ticket.id:
+            raise InvalidInput("A ticket cannot link to itself.", field="target_ticket_id")
+        get_ticket(db, actor, data.target_ticket_id)
+    link = TicketLink(
+        ticket_id=ticket.id,
+        kind=data.kind.value,
+        target_ticket_id=data.target_ticket_id,
+        external_key=data.external_key,
+        url=data.url,
+        note=data.note,
+        created_by_user_id=actor.user_id,
+        created_at=now,
+    )
+    db.add(link)
+    db.flush()
+    target = f"T-{data.target_ticket_id}" if data.target_ticket_id else data.external_key
+    _event(
+        db, ticket, actor, EventKind.link_added, now, data.kind.value, None, target, data={"link_id": link.id}
+    )
+    ticket.updated_at = now
+    db.flush()
+    return link
+
+
+def list_links(db: Session, actor: Actor, ticket_id: int) -> list[TicketLink]:
+    require_staff(actor)
+    ticket = get_ticket(db, actor, ticket_id)
+    return repo.links(db, ticket.id)
+
+
+def remove_link(db: Session, actor: Actor, ticket_id: int, link_id: int, now: datetime) -> None:
+    _require_write(actor)
+    require_staff(actor)
+    ticket = get_ticket(db, actor, ticket_id, for_update=True)
+    link = next((lk for lk in repo.links(db, ticket.id) if lk.id == link_id), None)
+    if link is None:
+        raise NotFound(f"Link {link_id} does not exist on T-{ticket.id}.")
+    if link.kind == LinkKind.merged_into.value:
+        raise Conflict("A merge cannot be undone by removing its link.")
+    target = f"T-{link.target_ticket_id}" if link.target_ticket_id else link.external_key
+    db.delete(link)
+    _event(db, ticket, actor, EventKind.link_removed, now, link.kind, target, None)
+    ticket.updated_at = now
+    db.flush()
+
+
+def merge(
+    db: Session, actor: Actor, ticket_id: int, into_id: int, reason: str | None, now: datetime
+) -> Ticket:
+    """Close `ticket_id` into `into_id`: the source is closed with a merged_into link, both
+    tickets get a `merged` event and the target an internal note pointing back."""
+    _require_write(actor)
+    require_staff(actor)
+    if ticket_id == into_id:
+        raise InvalidInput("A ticket cannot be merged into itself.", field="into_ticket_id")
+    source = get_ticket(db, actor, ticket_id, for_update=True)
+    target = get_ticket(db, actor, into_id, for_update=True)
+    if source.status == Status.closed.value:
+        raise Conflict(f"T-{source.id} is already closed.")
+    if target.status == Status.closed.value:
+        raise Conflict(f"T-{target.id} is closed; merge into an open ticket.")
+    db.add(
+        TicketLink(
+            ticket_id=source.id,
+            kind=LinkKind.merged_into.value,
+            target_ticket_id=target.id,
+            note=reason or "",
+            created_by_user_id=actor.user_id,
+            created_at=now,
+        )
+    )
+    source.merged_into_id = target.id
+    repo.bump_counter(db, source.status, source.tier_id, -1)
+    repo.bump_counter(db, Status.closed.value, source.tier_id, +1)
+    _event(
+        db,
+        source,
+        actor,
+        EventKind.merged,
+        now,
+        "status",
+        source.status,
+        Status.closed.value,
+        reason,
+        {"into": target.id},
+    )
+    source.status = Status.closed.value
+    source.closed_at = now
+    source.updated_at = now
+    note = Message(
+        ticket_id=target.id,
+        kind=MessageKind.internal.value,
+        author_kind=AuthorKind.system.value,
+        body=f"T-{source.id} ({source.subject}) was merged into this ticket.",
+        created_at=now,
+    )
+    db.add(note)
+    _event(db, target, actor, EventKind.merged, now, data={"from": source.id}, reason=reason)
+    target.updated_at = now
+    db.flush()
+    return target
+
+
+# --- reads ---------------------------------------------------------------------------------------
+def list_tickets(
+    db: Session, actor: Actor, flt: TicketFilter, sort: str, cursor: str | None, limit: int
+) -> tuple[list[Ticket], str | None]:
+    require_signed_in(actor)
+    if actor.is_customer and any(v is not None for v in (flt.tier_id, flt.team_id, flt.assignee_id)):
+        raise Forbidden("Customers cannot filter by tier, team or assignee.")
+    return repo.list_page(db, actor, flt, sort, cursor, limit)
+
+
+def list_messages(db: Session, actor: Actor, ticket_id: int) -> list[Message]:
+    ticket = get_ticket(db, actor, ticket_id)
+    return repo.messages(db, ticket.id, include_internal=actor.is_staff)
+
+
+def list_events(db: Session, actor: Actor, ticket_id: int) -> list[TicketEvent]:
+    ticket = get_ticket(db, actor, ticket_id)
+    return _visible_events(actor, repo.events(db, ticket.id))
+
+
+def _visible_events(actor: Actor, events: Sequence[TicketEvent]) -> list[TicketEvent]:
+    if actor.is_staff:
+        return list(events)
+    return [
+        e
+        for e in events
+        if e.kind in CUSTOMER_VISIBLE_EVENTS
+        or (e.kind == EventKind.field_changed and e.field in CUSTOMER_VISIBLE_FIELDS)
+    ]
+
+
+def timeline(db: Session, actor: Actor, ticket_id: int) -> Timeline:
+    """Messages and events in the order they happened (customers: public ones only)."""
+    ticket = get_ticket(db, actor, ticket_id)
+    entries = [
+        TimelineEntry(type="message", at=m.created_at, message=MessageOut.model_validate(m))
+        for m in repo.messages(db, ticket.id, include_internal=actor.is_staff)
+    ]
+    entries += [
+        TimelineEntry(type="event", at=e.at, event=EventOut.model_validate(e))
+        for e in _visible_events(actor, repo.events(db, ticket.id))
+    ]
+    entries.sort(key=lambda entry: (entry.at, 0 if entry.type == "event" else 1))
+    return Timeline(ticket_id=ticket.id, number=ticket.number, entries=entries)
+
+
+def status_counts(db: Session) -> list[tuple[str, int, int]]:
+    """(status, tier_id or 0, count) from the maintained counters, for /metrics."""
+    return repo.counters(db)
+
+
+# --- bulk import -----------------------------------------------------------------------------------
+def import_tickets(db: Session, actor: Actor, req: ImportRequest, now: datetime) -> ImportResult:
+    """Import tickets with their messages and history from another helpdesk.
+
+    Admin only. Idempotent per (source, external_id): tickets already imported are skipped.
+    Each ticket gets its given events plus one `imported` event, so the log stays complete.
+    All or nothing: one bad ticket rejects the whole batch with a message naming it.
+    """
+    _require_write(actor)
+    require_admin(actor)
+    existing = repo.existing_external_ids(db, req.source, [t.external_id for t in req.tickets])
+    tier_cache: dict[str, int] = {}
+    team_cache: dict[str, int] = {}
+    user_cache: dict[str, int | None] = {}
+    org_cache: dict[str, int] = {}
+    created_ids: list[int] = []
+    seen: set[str] = set()
+
+    def tier_id_of(key: str, index: int) -> int:
+        if key not in tier_cache:
+            tier = tiers.tier_by_key(db, key)
+            if tier is None:
+                raise InvalidInput(
+                    f"tickets[{index}]: tier '{key}' does not exist.", field=f"tickets.{index}.tier_key"
+                )
+            tier_cache[key] = tier.id
+        return tier_cache[key]
+
+    def team_id_of(key: str, index: int) -> int:
+        if key not in team_cache:
+            team = tiers.team_by_key(db, key)
+            if team is None:
+                raise InvalidInput(
+                    f"tickets[{index}]: team '{key}' does not exist.", field=f"tickets.{index}.team_key"
+                )
+            team_cache[key] = team.id
+        return team_cache[key]
+
+    def user_id_of(email: str | None) -> int | None:
+        if email is None:
+            return None
+        if email not in user_cache:
+            user = accounts.user_by_email(db, email)
+            user_cache[email] = user.id if user else None
+        return user_cache[email]
+
+    default = tiers.default_tier(db)
+    counts: Counter[tuple[str, int | None]] = Counter()
+    for index, item in enumerate(req.tickets):
+        if item.external_id in existing or item.external_id in seen:
+            continue
+        seen.add(item.external_id)
+        org_id = None
+        if item.organization:
+            if item.organization not in org_cache:
+                org_cache[item.organization] = customers.find_or_create_organization(db, item.organization).id
+            org_id = org_cache[item.organization]
+        requester = customers.find_or_create_customer(
+            db, item.requester.email, item.requester.name, org_id, item.language
+        )
+        assignee = user_id_of(item.assignee_email)
+        if item.assignee_email and assignee is None:
+            raise InvalidInput(f"tickets[{index}]: no agent has the e-mail {item.assignee_email}.")
+        tier_id = tier_id_of(item.tier_key, index) if item.tier_key else (default.id if default else None)
+        ticket = Ticket(
+            subject=item.subject,
+            description=item.description,
+            status=item.status.value,
+            priority=item.priority.value,
+            category=item.category,
+            channel=item.channel.value,
+            language=item.language,
+            requester_id=requester.id,
+            organization_id=org_id or requester.organization_id,
+            tier_id=tier_id,
+            team_id=team_id_of(item.team_key, index) if item.team_key else None,
+            assignee_id=assignee,
+            tags=item.tags,
+            source=req.source,
+            external_id=item.external_id,
+            reopen_count=0,
+            created_at=item.created_at,
+            updated_at=item.updated_at or item.created_at,
+            first_responded_at=item.first_responded_at,
+            solved_at=item.solved_at,
+            closed_at=item.closed_at,
+        )
+        db.add(ticket)
+        db.flush()
+        created_ids.append(ticket.id)
+        if item.tags:
+            db.execute(insert(TicketTag), [{"ticket_id": ticket.id, "tag": t} for t in item.tags])
+        if item.messages:
+            db.execute(
+                insert(Message),
+                [
+                    {
+                        "ticket_id": ticket.id,
+                        "kind": m.kind.value,
+                        "author_kind": m.author_kind.value,
+                        "author_user_id": user_id_of(m.author_email)
+                        if m.author_kind == AuthorKind.agent
+                        else None,
+                        "author_customer_id": requester.id if m.author_kind == AuthorKind.customer else None,
+                        "body": m.body,
+                        "created_at": m.created_at,
+                    }
+                    for m in item.messages
+                ],
+            )
+        history: list[dict[str, Any]] = [
+            {
+                "ticket_id": ticket.id,
+                "at": e.at,
+                "actor_kind": AuthorKind.agent.value if e.actor_email else AuthorKind.system.value,
+                "actor_user_id": user_id_of(e.actor_email),
+                "actor_customer_id": None,
+                "kind": e.kind.value,
+                "field": e.field,
+                "old": e.old,
+                "new": e.new,
+                "reason": e.reason,
+                "data": None,
+            }
+            for e in item.events
+        ]
+        if not any(e.kind == EventKind.created for e in item.events):
+            history.insert(
+                0,
+                {
+                    "ticket_id": ticket.id,
+                    "at": item.created_at,
+                    "actor_kind": AuthorKind.system.value,
+                    "actor_user_id": None,
+                    "actor_customer_id": None,
+                    "kind": EventKind.created.value,
+                    "field": None,
+                    "old": None,
+                    "new": None,
+                    "reason": f"imported from {req.source}",
+                    "data": {"status": item.status.value, "priority": item.priority.value},
+                },
+            )
+        history.append(
+            {
+                "ticket_id": ticket.id,
+                "at": now,
+                "actor_kind": AuthorKind.agent.value if actor.user_id else AuthorKind.system.value,
+                "actor_user_id": actor.user_id,
+                "actor_customer_id": None,
+                "kind": EventKind.imported.value,
+                "field": None,
+                "old": None,
+                "new": None,
+                "reason": None,
+                "data": {"source": req.source, "external_id": item.external_id},
+            }
+        )
+        db.execute(insert(TicketEvent), history)
+        counts[(ticket.status, ticket.tier_id)] += 1
+    for (status, tier_id), n in counts.items():
+        repo.bump_counter(db, status, tier_id, n)
+    db.flush()
+    return ImportResult(
+        created=len(created_ids), skipped_existing=len(req.tickets) - len(created_ids), ticket_ids=created_ids
+    )

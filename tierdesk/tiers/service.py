@@ -1,0 +1,283 @@
+"""Tier ladder, teams, skills, calendars and agents' working profiles.
+
+Reads are open to staff; every change needs a supervisor or an administrator. Services
+flush, never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from tierdesk.core import crud
+from tierdesk.core.errors import InvalidInput
+from tierdesk.core.security import Actor, require_staff, require_supervisor
+from tierdesk.tiers import repository as repo
+from tierdesk.tiers.models import AgentProfile, Calendar, EscalationPath, Skill, Team, Tier
+from tierdesk.tiers.schemas import (
+    AgentWorkIn,
+    AgentWorkOut,
+    CalendarIn,
+    CalendarPatch,
+    EscalationPathIn,
+    SkillIn,
+    TeamIn,
+    TeamOut,
+    TeamPatch,
+    TierIn,
+    TierPatch,
+)
+
+
+# --- tiers -------------------------------------------------------------------------------
+def list_tiers(db: Session, actor: Actor) -> list[Tier]:
+    require_staff(actor)
+    return repo.tiers(db)
+
+
+def get_tier(db: Session, actor: Actor, tier_id: int) -> Tier:
+    require_staff(actor)
+    return crud.get_or_404(db, Tier, tier_id, "Tier")
+
+
+def create_tier(db: Session, actor: Actor, data: TierIn) -> Tier:
+    require_supervisor(actor)
+    tier = crud.create_from(db, Tier, data, f"Tier {data.key}")
+    if tier.is_default:
+        repo.clear_default_tier(db, tier.id)
+    return tier
+
+
+def update_tier(db: Session, actor: Actor, tier_id: int, patch: TierPatch) -> Tier:
+    tier = get_tier(db, actor, tier_id)
+    require_supervisor(actor)
+    crud.apply_patch(tier, patch)
+    if tier.is_default:
+        repo.clear_default_tier(db, tier.id)
+    crud.flush_or_conflict(db, f"Tier {tier.key}")
+    return tier
+
+
+def delete_tier(db: Session, actor: Actor, tier_id: int) -> None:
+    tier = get_tier(db, actor, tier_id)
+    require_supervisor(actor)
+    crud.delete_or_conflict(db, tier, f"Tier {tier.key}")
+
+
+def tier_exists(db: Session, tier_id: int) -> bool:
+    return db.get(Tier, tier_id) is not None
+
+
+def tier_by_id(db: Session, tier_id: int) -> Tier | None:
+    return db.get(Tier, tier_id)
+
+
+def tier_by_key(db: Session, key: str) -> Tier | None:
+    return repo.tier_by_key(db, key)
+
+
+def default_tier(db: Session) -> Tier | None:
+    return repo.default_tier(db)
+
+
+def all_tiers(db: Session) -> list[Tier]:
+    """Every tier, lowest level first, without an authorization check (for system jobs)."""
+    return repo.tiers(db)
+
+
+# --- escalation paths ---------------------------------------------------------------------
+def list_paths(db: Session, actor: Actor) -> list[EscalationPath]:
+    require_staff(actor)
+    return repo.escalation_paths(db)
+
+
+def create_path(db: Session, actor: Actor, data: EscalationPathIn) -> EscalationPath:
+    require_supervisor(actor)
+    if (data.to_tier_id is None) == (data.to_team_id is None):
+        raise InvalidInput(
+            "An escalation path goes to exactly one place: set to_tier_id or to_team_id, not both."
+        )
+    path = EscalationPath(
+        from_tier_id=data.from_tier_id,
+        to_tier_id=data.to_tier_id,
+        to_team_id=data.to_team_id,
+        allowed_roles=[r.value for r in data.allowed_roles],
+    )
+    db.add(path)
+    crud.flush_or_conflict(db, "Escalation path")
+    return path
+
+
+def delete_path(db: Session, actor: Actor, path_id: int) -> None:
+    require_supervisor(actor)
+    crud.delete_or_conflict(
+        db, crud.get_or_404(db, EscalationPath, path_id, "Escalation path"), "Escalation path"
+    )
+
+
+# --- calendars -----------------------------------------------------------------------------
+def list_calendars(db: Session, actor: Actor) -> list[Calendar]:
+    require_staff(actor)
+    return repo.calendars(db)
+
+
+def create_calendar(db: Session, actor: Actor, data: CalendarIn) -> Calendar:
+    require_supervisor(actor)
+    return crud.create_from(db, Calendar, data, f"Calendar {data.name}")
+
+
+def update_calendar(db: Session, actor: Actor, calendar_id: int, patch: CalendarPatch) -> Calendar:
+    require_supervisor(actor)
+    cal = crud.get_or_404(db, Calendar, calendar_id, "Calendar")
+    crud.apply_patch(cal, patch)
+    crud.flush_or_conflict(db, f"Calendar {cal.name}")
+    return cal
+
+
+def get_calendar(db: Session, actor: Actor, calendar_id: int) -> Calendar:
+    require_staff(actor)
+    return crud.get_or_404(db, Calendar, calendar_id, "Calendar")
+
+
+def delete_calendar(db: Session, actor: Actor, calendar_id: int) -> None:
+    require_supervisor(actor)
+    crud.delete_or_conflict(db, crud.get_or_404(db, Calendar, calendar_id, "Calendar"), "Calendar")
+
+
+# --- teams -----------------------------------------------------------------------------------
+def _team_out(team: Team, members: list[int]) -> TeamOut:
+    out = TeamOut.model_validate(team)
+    out.member_ids = members
+    return out
+
+
+def list_teams(db: Session, actor: Actor) -> list[TeamOut]:
+    require_staff(actor)
+    teams = repo.teams(db)
+    members = repo.team_members(db, [t.id for t in teams])
+    return [_team_out(t, members[t.id]) for t in teams]
+
+
+def get_team(db: Session, actor: Actor, team_id: int) -> TeamOut:
+    require_staff(actor)
+    team = crud.get_or_404(db, Team, team_id, "Team")
+    return _team_out(team, repo.team_members(db, [team.id])[team.id])
+
+
+def create_team(db: Session, actor: Actor, data: TeamIn) -> TeamOut:
+    require_supervisor(actor)
+    team = crud.create_from(db, Team, data, f"Team {data.key}")
+    return _team_out(team, [])
+
+
+def update_team(db: Session, actor: Actor, team_id: int, patch: TeamPatch) -> TeamOut:
+    require_supervisor(actor)
+    team = crud.get_or_404(db, Team, team_id, "Team")
+    crud.apply_patch(team, patch)
+    crud.flush_or_conflict(db, f"Team {team.key}")
+    return _team_out(team, repo.team_members(db, [team.id])[team.id])
+
+
+def delete_team(db: Session, actor: Actor, team_id: int) -> None:
+    require_supervisor(actor)
+    crud.delete_or_conflict(db, crud.get_or_404(db, Team, team_id, "Team"), "Team")
+
+
+def team_by_id(db: Session, team_id: int) -> Team | None:
+    return db.get(Team, team_id)
+
+
+def team_by_key(db: Session, key: str) -> Team | None:
+    return repo.team_by_key(db, key)
+
+
+def all_teams(db: Session) -> list[Team]:
+    return repo.teams(db)
+
+
+# --- skills ---------------------------------------------------------------------------------
+def list_skills(db: Session, actor: Actor) -> list[Skill]:
+    require_staff(actor)
+    return repo.skills(db)
+
+
+def create_skill(db: Session, actor: Actor, data: SkillIn) -> Skill:
+    require_supervisor(actor)
+    return crud.create_from(db, Skill, data, f"Skill {data.key}")
+
+
+def delete_skill(db: Session, actor: Actor, skill_id: int) -> None:
+    require_supervisor(actor)
+    crud.delete_or_conflict(db, crud.get_or_404(db, Skill, skill_id, "Skill"), "Skill")
+
+
+# --- agents' working side ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Membership:
+    tier_ids: frozenset[int]
+    team_ids: frozenset[int]
+    hidden_team_ids: frozenset[int]
+
+
+def membership(db: Session, user_id: int | None, staff: bool) -> Membership:
+    """What an actor's ticket visibility is computed from (see tickets.repository.readable)."""
+    need_to_know = repo.need_to_know_team_ids(db)
+    if user_id is None or not staff:
+        return Membership(frozenset(), frozenset(), frozenset(need_to_know))
+    team_ids = repo.agent_team_ids(db, user_id)
+    return Membership(
+        tier_ids=frozenset(repo.agent_tier_ids(db, user_id)),
+        team_ids=frozenset(team_ids),
+        hidden_team_ids=frozenset(need_to_know - team_ids),
+    )
+
+
+def agent_work(db: Session, user_id: int) -> AgentWorkOut:
+    profile = repo.agent_profile(db, user_id) or AgentProfile(
+        user_id=user_id, max_open_tickets=25, max_concurrent_chats=3, languages=[], presence="offline"
+    )
+    return AgentWorkOut(
+        tier_ids=sorted(repo.agent_tier_ids(db, user_id)),
+        team_ids=sorted(repo.agent_team_ids(db, user_id)),
+        skills=repo.agent_skills(db, user_id),
+        languages=list(profile.languages or []),
+        max_open_tickets=profile.max_open_tickets,
+        max_concurrent_chats=profile.max_concurrent_chats,
+        calendar_id=profile.calendar_id,
+        presence=profile.presence,
+    )
+
+
+def set_agent_work(db: Session, user_id: int, data: AgentWorkIn) -> AgentWorkOut:
+    """Replace the parts of an agent's working profile the caller sent. The caller (accounts
+    service) has already checked that the actor may edit this user."""
+    profile = repo.agent_profile(db, user_id)
+    if profile is None:
+        profile = AgentProfile(user_id=user_id, max_open_tickets=25, max_concurrent_chats=3, languages=[])
+        db.add(profile)
+    for name in ("languages", "max_open_tickets", "max_concurrent_chats", "calendar_id", "presence"):
+        if name in data.model_fields_set:
+            value = getattr(data, name)
+            if value is not None or name == "calendar_id":
+                setattr(profile, name, value)
+    if data.tier_ids is not None:
+        missing = [t for t in data.tier_ids if db.get(Tier, t) is None]
+        if missing:
+            raise InvalidInput(f"Tier(s) {missing} do not exist.")
+        repo.replace_agent_tiers(db, user_id, data.tier_ids)
+    if data.team_ids is not None:
+        missing = [t for t in data.team_ids if db.get(Team, t) is None]
+        if missing:
+            raise InvalidInput(f"Team(s) {missing} do not exist.")
+        repo.replace_agent_teams(db, user_id, data.team_ids)
+    if data.skills is not None:
+        known = repo.skills_by_key(db, data.skills)
+        unknown = sorted(set(data.skills) - set(known))
+        if unknown:
+            raise InvalidInput(
+                f"Unknown skill(s): {', '.join(unknown)}. Create them first under /api/v1/skills."
+            )
+        repo.replace_agent_skills(db, user_id, {known[k].id: lvl for k, lvl in data.skills.items()})
+    crud.flush_or_conflict(db, "Agent profile")
+    return agent_work(db, user_id)

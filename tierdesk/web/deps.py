@@ -1,0 +1,90 @@
+"""Request plumbing shared by every router: one transaction per request, the acting user,
+the clock.
+
+`TxRoute` opens the session before the endpoint runs and commits after it returns (rolls
+back if it raises), so services only ever flush. Reads (GET/HEAD) use deferred SQLite
+transactions; everything else starts with BEGIN IMMEDIATE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from tierdesk.accounts import service as accounts
+from tierdesk.core.config import Settings
+from tierdesk.core.errors import Forbidden, Unauthorized
+from tierdesk.core.security import ANONYMOUS, Actor, tokens_equal
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class TxRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def tx_handler(request: Request) -> Response:
+            write = request.method not in SAFE_METHODS
+            session: Session = request.app.state.session_factory(write)
+            request.state.db = session
+            try:
+                response = await handler(request)
+                if response.status_code < 400:
+                    await run_in_threadpool(session.commit)
+                else:
+                    await run_in_threadpool(session.rollback)
+                return response
+            except BaseException:
+                await run_in_threadpool(session.rollback)
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+
+        return tx_handler
+
+
+def get_db(request: Request) -> Session:
+    return request.state.db
+
+
+def get_now(request: Request) -> datetime:
+    return request.app.state.clock.now()
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Actor:
+    """Bearer token first, then the session cookie. Cookie-authenticated writes must echo
+    the session's CSRF token in X-CSRF-Token (forms check their own hidden field)."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+        return accounts.authenticate_token(db, token.strip(), get_now(request))
+    user_id = request.session.get("user_id") if "session" in request.scope else None
+    if not user_id:
+        return ANONYMOUS
+    actor = accounts.actor_for_user_id(db, int(user_id))
+    if actor is None:
+        request.session.clear()
+        return ANONYMOUS
+    if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+        sent = request.headers.get("x-csrf-token", "")
+        if not sent or not tokens_equal(sent, request.session.get("csrf", "")):
+            raise Forbidden("Missing or wrong X-CSRF-Token header for a cookie-authenticated request.")
+    return actor
+
+
+DB = Annotated[Session, Depends(get_db)]
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+Now = Annotated[datetime, Depends(get_now)]
+AppSettings = Annotated[Settings, Depends(get_settings)]

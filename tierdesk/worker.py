@@ -1,0 +1,81 @@
+"""Background jobs: one loop, each job a single-step function called with a fresh
+transaction and the current time, so tests call the same function with a fake clock.
+
+`tierdesk worker` runs this loop on its own; `tierdesk serve` (one process, the `make run`
+mode) runs it in a thread beside the web server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tierdesk.accounts import tasks as accounts_tasks
+from tierdesk.core.clock import Clock
+from tierdesk.core.config import Settings
+from tierdesk.core.db import Database
+from tierdesk.core.logging import get_logger
+
+log = get_logger("tierdesk.worker")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every_seconds: float
+    run: Callable[[Session, datetime, Settings], object]
+
+
+JOBS: tuple[Job, ...] = (
+    Job(
+        "purge_login_failures",
+        300,
+        lambda db, now, s: accounts_tasks.purge_login_failures(db, now, s.login_window_seconds),
+    ),
+)
+
+
+def run_job(database: Database, job: Job, now: datetime, settings: Settings) -> object:
+    """Run one job in one transaction: commit on success, roll back on error."""
+    with database.session(write=True) as db:
+        try:
+            result = job.run(db, now, settings)
+            db.commit()
+            return result
+        except Exception:
+            db.rollback()
+            log.exception("job_failed", job=job.name)
+            raise
+
+
+def run_forever(
+    database: Database, settings: Settings, clock: Clock, stop: threading.Event, tick: float = 1.0
+) -> None:
+    last: dict[str, float] = {}
+    while not stop.is_set():
+        now = clock.now()
+        stamp = now.timestamp()
+        for job in JOBS:
+            if stamp - last.get(job.name, 0.0) >= job.every_seconds:
+                last[job.name] = stamp
+                try:
+                    result = run_job(database, job, now, settings)
+                    log.debug("job_done", job=job.name, result=str(result))
+                except Exception:  # a failing job must not stop the others
+                    pass
+        stop.wait(tick)
+
+
+def start_in_thread(
+    database: Database, settings: Settings, clock: Clock
+) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_forever, args=(database, settings, clock, stop), name="tierdesk-worker", daemon=True
+    )
+    thread.start()
+    return thread, stop
