@@ -22,9 +22,12 @@ from tierdesk.core.clock import FrozenClock
 from tierdesk.core.config import Settings
 from tierdesk.core.db import Database
 from tierdesk.core.migrate import upgrade
+from tierdesk.core.security import use_fast_password_hashing
 from tierdesk.web.app import create_app
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
+
+use_fast_password_hashing()
 
 
 @pytest.fixture(scope="session")
@@ -38,11 +41,18 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     db.dispose()
 
 
+def _refuse_outer_commit(conn: Connection) -> None:
+    raise AssertionError("a test committed the outer transaction")
+
+
 @pytest.fixture
 def connection(database: Database) -> Iterator[Connection]:
     conn = database.engine.connect()
     trans = conn.begin()
+    # Guard: services and requests commit savepoints only; the outer transaction is rolled back.
+    event.listen(conn, "commit", _refuse_outer_commit)
     yield conn
+    event.remove(conn, "commit", _refuse_outer_commit)
     trans.rollback()
     conn.close()
 
@@ -84,14 +94,3 @@ def app(connection: Connection, database: Database, settings: Settings, clock: F
 def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
-
-
-@pytest.fixture(autouse=True)
-def _no_real_commit_leak(connection: Connection) -> Iterator[None]:
-    # Guard: a test must never commit the outer transaction.
-    def fail(conn: Connection) -> None:
-        raise AssertionError("a test committed the outer transaction")
-
-    event.listen(connection, "commit", fail)
-    yield
-    event.remove(connection, "commit", fail)

@@ -91,14 +91,21 @@ def seed_demo(
 
     database = _database()
     with database.session(write=True) as db:
-        created = seed.load_demo(db, datetime.now(UTC), only_if_empty=if_empty)
+        try:
+            created = seed.load_demo(db, datetime.now(UTC), only_if_empty=if_empty)
+        except DomainError as exc:
+            console.print(
+                f"[red]could not load the demo:[/] {exc.detail} (use --if-empty on a database that has data)"
+            )
+            raise typer.Exit(1) from exc
         db.commit()
     if created is None:
         console.print("demo data already present; nothing loaded")
         return
     console.print("[green]demo loaded[/]. Sign in at http://127.0.0.1:8000/login with any of:")
     for email, role in created:
-        console.print(f"  {email:34} {role:22} password: {seed.DEMO_PASSWORD}")
+        console.print(f"  {email}  ({role})", soft_wrap=True)
+    console.print(f"Every demo login uses the password [bold]{seed.DEMO_PASSWORD}[/].")
 
 
 @user_app.command("create")

@@ -11,7 +11,7 @@ from tierdesk.accounts.schemas import MeOut, TokenCreated, TokenIn, TokenOut, Us
 from tierdesk.core.security import Role
 from tierdesk.web.deps import DB, CurrentActor, Now, TxRoute
 
-router = APIRouter(route_class=TxRoute)
+router = APIRouter(prefix="/api/v1", route_class=TxRoute)
 
 
 @router.get("/me", tags=["accounts"], summary="Who am I, with my tiers, teams and token scopes")

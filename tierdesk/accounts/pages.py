@@ -9,24 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tierdesk.accounts import service
 from tierdesk.core.errors import DomainError
-from tierdesk.core.security import new_csrf_token, tokens_equal
+from tierdesk.web.csrf import csrf_ok, csrf_token, rotate
 from tierdesk.web.deps import DB, AppSettings, Now, TxRoute
 from tierdesk.web.templating import templates
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
-
-
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = new_csrf_token()
-        request.session["csrf"] = token
-    return str(token)
-
-
-def csrf_ok(request: Request, sent: str) -> bool:
-    expected = request.session.get("csrf", "")
-    return bool(sent) and bool(expected) and tokens_equal(sent, expected)
 
 
 def _login_page(
@@ -68,7 +55,7 @@ def login(
         return _login_page(request, exc.detail, email, exc.status)
     request.session.clear()
     request.session["user_id"] = user.id
-    request.session["csrf"] = new_csrf_token()
+    rotate(request)
     return RedirectResponse("/", status_code=303)
 
 

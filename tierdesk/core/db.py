@@ -71,12 +71,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        pool_args: dict[str, Any] = {} if in_memory else {"pool_size": 8, "max_overflow": 16}
         engine = create_engine(
-            url,
-            echo=echo,
-            connect_args={"check_same_thread": False, "timeout": 10},
-            pool_size=8,
-            max_overflow=16,
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10}, **pool_args
         )
         _configure_sqlite(engine)
         return engine

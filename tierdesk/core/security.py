@@ -81,6 +81,13 @@ SYSTEM = Actor(user_id=None, role=Role.admin, name="system")
 _hasher = PasswordHasher()
 
 
+def use_fast_password_hashing() -> None:
+    """Tests only: argon2 with minimal cost, so building fixtures with many users is quick.
+    Hashes stay real argon2id; `needs_rehash` upgrades them on the next sign-in."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

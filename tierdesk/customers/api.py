@@ -18,7 +18,7 @@ from tierdesk.customers.schemas import (
 )
 from tierdesk.web.deps import DB, CurrentActor, TxRoute
 
-router = APIRouter(route_class=TxRoute)
+router = APIRouter(prefix="/api/v1", route_class=TxRoute)
 
 
 @router.get("/organizations", tags=["customers"])

@@ -32,7 +32,7 @@ from tierdesk.tickets.schemas import (
 from tierdesk.tickets.service import TicketFilter
 from tierdesk.web.deps import DB, AppSettings, CurrentActor, Now, TxRoute
 
-router = APIRouter(prefix="/tickets", tags=["tickets"], route_class=TxRoute)
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], route_class=TxRoute)
 Ref = Annotated[str, "T-1042 or 1042"]
 
 

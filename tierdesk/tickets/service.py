@@ -412,6 +412,8 @@ def add_link(db: Session, actor: Actor, ticket_id: int, data: LinkCreate, now: d
     _require_write(actor)
     require_staff(actor)
     ticket = get_ticket(db, actor, ticket_id, for_update=True)
+    if ticket.status == Status.closed.value:
+        raise Conflict(f"T-{ticket.id} is closed; link from the open follow-up ticket instead.")
     if data.kind == LinkKind.merged_into:
         raise InvalidInput("Use POST /tickets/{id}/merge to merge tickets.", field="kind")
     if data.target_ticket_id is not None:

@@ -22,7 +22,7 @@ from tierdesk.tiers.schemas import (
 )
 from tierdesk.web.deps import DB, CurrentActor, TxRoute
 
-router = APIRouter(route_class=TxRoute)
+router = APIRouter(prefix="/api/v1", route_class=TxRoute)
 
 
 @router.get("/tiers", tags=["tiers"], summary="The tier ladder, lowest level first")

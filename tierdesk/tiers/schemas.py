@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+from functools import lru_cache
+from itertools import pairwise
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
@@ -15,10 +18,28 @@ Name = Annotated[str, Field(min_length=1, max_length=100)]
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    # available_timezones() walks the tz database on disk (~40 ms); the set never changes at run time.
+    return frozenset(available_timezones()) | {"UTC"}
+
+
 def check_timezone(value: str) -> str:
-    if value not in available_timezones() and value != "UTC":
+    if value not in _zones():
         raise ValueError(f"'{value}' is not a known time zone (use an IANA name such as Europe/Rome)")
     return value
+
+
+def check_holiday(day: str) -> str:
+    """A dated holiday 'YYYY-MM-DD' or a yearly one '--MM-DD' (ISO 8601 recurring form)."""
+    try:
+        if day.startswith("--"):
+            date.fromisoformat("2000" + day[1:])  # 2000 is a leap year: --02-29 is allowed
+        else:
+            date.fromisoformat(day)
+    except ValueError as exc:
+        raise ValueError(f"holiday '{day}' is not a date (YYYY-MM-DD, or --MM-DD for every year)") from exc
+    return day
 
 
 class Out(BaseModel):
@@ -51,18 +72,17 @@ class CalendarIn(BaseModel):
                     raise ValueError(f"times must be HH:MM, got {start}-{end}")
                 if start >= end:
                     raise ValueError(f"opening interval {start}-{end} ends before it starts")
+            ordered = sorted(intervals)
+            for (s1, e1), (s2, e2) in pairwise(ordered):
+                if s2 < e1:
+                    raise ValueError(f"weekday {day}: opening intervals {s1}-{e1} and {s2}-{e2} overlap")
         return value
 
     @field_validator("holidays")
     @classmethod
     def _holidays(cls, value: list[str]) -> list[str]:
-        from datetime import date
-
         for day in value:
-            try:
-                date.fromisoformat(day)
-            except ValueError as exc:
-                raise ValueError(f"holiday '{day}' is not a date (YYYY-MM-DD)") from exc
+            check_holiday(day)
         return value
 
 
@@ -76,6 +96,18 @@ class CalendarPatch(CalendarIn):
     @classmethod
     def _tz_opt(cls, value: str | None) -> str | None:
         return None if value is None else check_timezone(value)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_opt(
+        cls, value: dict[str, list[tuple[str, str]]] | None
+    ) -> dict[str, list[tuple[str, str]]] | None:
+        return None if value is None else CalendarIn._hours(value)
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays_opt(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [check_holiday(d) for d in value]
 
 
 class CalendarOut(Out):

@@ -102,7 +102,7 @@ def create_app(
 
     errors.install(app)
     for router in (tickets_api.router, customers_api.router, tiers_api.router, accounts_api.router):
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router)
     app.include_router(accounts_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tierdesk.accounts.pages import csrf_token
 from tierdesk.tickets import service as tickets
 from tierdesk.tickets.service import TicketFilter
+from tierdesk.web.csrf import csrf_token
 from tierdesk.web.deps import DB, CurrentActor, TxRoute
 from tierdesk.web.templating import templates
 
