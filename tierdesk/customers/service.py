@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
 from tierdesk.core.errors import InvalidInput, NotFound
-from tierdesk.core.security import Actor, require_admin, require_staff, require_supervisor
+from tierdesk.core.security import Actor, require_admin, require_signed_in, require_staff, require_supervisor
 from tierdesk.customers import repository as repo
 from tierdesk.customers.models import Customer, Organization
 from tierdesk.customers.schemas import (
@@ -24,6 +24,7 @@ def list_organizations(db: Session, actor: Actor) -> list[Organization]:
 
 
 def get_organization(db: Session, actor: Actor, org_id: int) -> Organization:
+    require_signed_in(actor)
     if actor.is_customer and actor.organization_id == org_id:
         return crud.get_or_404(db, Organization, org_id, "Organization")
     if not actor.is_staff:
@@ -66,6 +67,7 @@ def list_customers(
 
 
 def get_customer(db: Session, actor: Actor, customer_id: int) -> Customer:
+    require_signed_in(actor)
     if actor.is_customer and actor.customer_id == customer_id:
         return crud.get_or_404(db, Customer, customer_id, "Customer")
     if not actor.is_staff:

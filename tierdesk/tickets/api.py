@@ -114,7 +114,7 @@ def timeline(ref: str, db: DB, actor: CurrentActor) -> Timeline:
 
 @router.get("/{ref}/events", summary="The ticket's event log")
 def events(ref: str, db: DB, actor: CurrentActor) -> list[EventOut]:
-    return [EventOut.model_validate(e) for e in service.list_events(db, actor, service.parse_ref(ref))]
+    return service.list_events(db, actor, service.parse_ref(ref))
 
 
 @router.get("/{ref}/messages", summary="Replies (and, for staff, internal notes)")

@@ -101,6 +101,7 @@ def _require_write(actor: Actor) -> None:
 
 
 def get_ticket(db: Session, actor: Actor, ticket_id: int, for_update: bool = False) -> Ticket:
+    require_signed_in(actor)
     ticket = repo.get_readable(db, actor, ticket_id, for_update=for_update)
     if ticket is None:
         raise NotFound(f"Ticket T-{ticket_id} does not exist or you may not see it.")
@@ -410,8 +411,8 @@ def get_attachment(db: Session, actor: Actor, ticket_id: int, attachment_id: int
 # --- links and merge ----------------------------------------------------------------------------
 def add_link(db: Session, actor: Actor, ticket_id: int, data: LinkCreate, now: datetime) -> TicketLink:
     _require_write(actor)
-    require_staff(actor)
     ticket = get_ticket(db, actor, ticket_id, for_update=True)
+    require_staff(actor)
     if ticket.status == Status.closed.value:
         raise Conflict(f"T-{ticket.id} is closed; link from the open follow-up ticket instead.")
     if data.kind == LinkKind.merged_into:
@@ -442,15 +443,15 @@ def add_link(db: Session, actor: Actor, ticket_id: int, data: LinkCreate, now: d
 
 
 def list_links(db: Session, actor: Actor, ticket_id: int) -> list[TicketLink]:
-    require_staff(actor)
     ticket = get_ticket(db, actor, ticket_id)
+    require_staff(actor)
     return repo.links(db, ticket.id)
 
 
 def remove_link(db: Session, actor: Actor, ticket_id: int, link_id: int, now: datetime) -> None:
     _require_write(actor)
-    require_staff(actor)
     ticket = get_ticket(db, actor, ticket_id, for_update=True)
+    require_staff(actor)
     link = next((lk for lk in repo.links(db, ticket.id) if lk.id == link_id), None)
     if link is None:
         raise NotFound(f"Link {link_id} does not exist on T-{ticket.id}.")
@@ -469,10 +470,10 @@ def merge(
     """Close `ticket_id` into `into_id`: the source is closed with a merged_into link, both
     tickets get a `merged` event and the target an internal note pointing back."""
     _require_write(actor)
+    source = get_ticket(db, actor, ticket_id, for_update=True)
     require_staff(actor)
     if ticket_id == into_id:
         raise InvalidInput("A ticket cannot be merged into itself.", field="into_ticket_id")
-    source = get_ticket(db, actor, ticket_id, for_update=True)
     target = get_ticket(db, actor, into_id, for_update=True)
     if source.status == Status.closed.value:
         raise Conflict(f"T-{source.id} is already closed.")
@@ -525,8 +526,10 @@ def list_tickets(
     db: Session, actor: Actor, flt: TicketFilter, sort: str, cursor: str | None, limit: int
 ) -> tuple[list[Ticket], str | None]:
     require_signed_in(actor)
-    if actor.is_customer and any(v is not None for v in (flt.tier_id, flt.team_id, flt.assignee_id)):
-        raise Forbidden("Customers cannot filter by tier, team or assignee.")
+    # Filtering on a field customers cannot see would reveal it, so they may not filter on it.
+    hidden = (flt.tier_id, flt.team_id, flt.assignee_id, flt.tag)
+    if actor.is_customer and (any(v is not None for v in hidden) or flt.unassigned):
+        raise Forbidden("Customers cannot filter by tier, team, assignee or tag.")
     return repo.list_page(db, actor, flt, sort, cursor, limit)
 
 
@@ -535,20 +538,28 @@ def list_messages(db: Session, actor: Actor, ticket_id: int) -> list[Message]:
     return repo.messages(db, ticket.id, include_internal=actor.is_staff)
 
 
-def list_events(db: Session, actor: Actor, ticket_id: int) -> list[TicketEvent]:
+def list_events(db: Session, actor: Actor, ticket_id: int) -> list[EventOut]:
     ticket = get_ticket(db, actor, ticket_id)
     return _visible_events(actor, repo.events(db, ticket.id))
 
 
-def _visible_events(actor: Actor, events: Sequence[TicketEvent]) -> list[TicketEvent]:
+# What of an event a customer may read: never the routing (tier, team, assignee, tags) and
+# never the staff-written reason.
+_CUSTOMER_EVENT_DATA = ("status", "priority", "channel", "category")
+
+
+def _visible_events(actor: Actor, events: Sequence[TicketEvent]) -> list[EventOut]:
     if actor.is_staff:
-        return list(events)
-    return [
-        e
-        for e in events
-        if e.kind in CUSTOMER_VISIBLE_EVENTS
-        or (e.kind == EventKind.field_changed and e.field in CUSTOMER_VISIBLE_FIELDS)
-    ]
+        return [EventOut.model_validate(e) for e in events]
+    visible = []
+    for e in events:
+        if e.kind in CUSTOMER_VISIBLE_EVENTS or (
+            e.kind == EventKind.field_changed and e.field in CUSTOMER_VISIBLE_FIELDS
+        ):
+            out = EventOut.model_validate(e)
+            data = {k: v for k, v in (e.data or {}).items() if k in _CUSTOMER_EVENT_DATA} or None
+            visible.append(out.model_copy(update={"data": data, "reason": None, "actor_user_id": None}))
+    return visible
 
 
 def timeline(db: Session, actor: Actor, ticket_id: int) -> Timeline:
@@ -559,7 +570,7 @@ def timeline(db: Session, actor: Actor, ticket_id: int) -> Timeline:
         for m in repo.messages(db, ticket.id, include_internal=actor.is_staff)
     ]
     entries += [
-        TimelineEntry(type="event", at=e.at, event=EventOut.model_validate(e))
+        TimelineEntry(type="event", at=e.at, event=e)
         for e in _visible_events(actor, repo.events(db, ticket.id))
     ]
     entries.sort(key=lambda entry: (entry.at, 0 if entry.type == "event" else 1))
