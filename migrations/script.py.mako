@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import tierdesk.core.db
+from sqlalchemy.dialects import postgresql
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -58,13 +58,38 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run background jobs until interrupted (use with several `serve` workers)."""
-    from tierdesk.worker import run_forever
+    from tierdesk.worker import WORKER_JOBS, run_forever
 
     settings = get_settings()
     stop = threading.Event()
     console.print("[green]worker running[/] (Ctrl-C stops it)")
     try:
-        run_forever(_database(), settings, SystemClock(), stop)
+        run_forever(_database(), settings, SystemClock(), stop, jobs=WORKER_JOBS)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@app.command()
+def scheduler(
+    once: Annotated[bool, typer.Option("--once", help="Run a single tick and exit.")] = False,
+) -> None:
+    """Fire due SLA warnings and breaches (escalating on time-box breaches), every second.
+    Several schedulers may run at once: each due timer is claimed by exactly one."""
+    from tierdesk.sla.tasks import tick
+    from tierdesk.worker import SCHEDULER_JOBS, run_forever
+
+    settings = get_settings()
+    database = _database()
+    if once:
+        with database.session(write=True) as db:
+            result = tick(db, datetime.now(UTC))
+            db.commit()
+        console.print(f"warned {result.warned}, breached {result.breached}, escalated {result.escalated}")
+        return
+    stop = threading.Event()
+    console.print("[green]scheduler running[/] (Ctrl-C stops it)")
+    try:
+        run_forever(database, settings, SystemClock(), stop, jobs=SCHEDULER_JOBS)
     except KeyboardInterrupt:
         stop.set()
 

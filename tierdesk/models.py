@@ -3,9 +3,19 @@
 from tierdesk.accounts import models as accounts_models
 from tierdesk.core.db import Base
 from tierdesk.customers import models as customers_models
+from tierdesk.notifications import models as notifications_models
+from tierdesk.sla import models as sla_models
 from tierdesk.tickets import models as tickets_models
 from tierdesk.tiers import models as tiers_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "customers_models", "metadata", "tickets_models", "tiers_models"]
+__all__ = [
+    "accounts_models",
+    "customers_models",
+    "metadata",
+    "notifications_models",
+    "sla_models",
+    "tickets_models",
+    "tiers_models",
+]

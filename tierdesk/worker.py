@@ -19,6 +19,7 @@ from tierdesk.core.clock import Clock
 from tierdesk.core.config import Settings
 from tierdesk.core.db import Database
 from tierdesk.core.logging import get_logger
+from tierdesk.sla import tasks as sla_tasks
 
 log = get_logger("tierdesk.worker")
 
@@ -30,13 +31,17 @@ class Job:
     run: Callable[[Session, datetime, Settings], object]
 
 
-JOBS: tuple[Job, ...] = (
+# `tierdesk worker`: housekeeping and (as they land) outbox delivery.
+WORKER_JOBS: tuple[Job, ...] = (
     Job(
         "purge_login_failures",
         300,
         lambda db, now, s: accounts_tasks.purge_login_failures(db, now, s.login_window_seconds),
     ),
 )
+# `tierdesk scheduler`: time-driven rules. Several schedulers may run at once (claims are exclusive).
+SCHEDULER_JOBS: tuple[Job, ...] = (Job("sla_tick", 1.0, lambda db, now, s: sla_tasks.tick(db, now)),)
+JOBS = WORKER_JOBS + SCHEDULER_JOBS
 
 
 def run_job(database: Database, job: Job, now: datetime, settings: Settings) -> object:
@@ -53,13 +58,18 @@ def run_job(database: Database, job: Job, now: datetime, settings: Settings) -> 
 
 
 def run_forever(
-    database: Database, settings: Settings, clock: Clock, stop: threading.Event, tick: float = 1.0
+    database: Database,
+    settings: Settings,
+    clock: Clock,
+    stop: threading.Event,
+    tick: float = 1.0,
+    jobs: tuple[Job, ...] = JOBS,
 ) -> None:
     last: dict[str, float] = {}
     while not stop.is_set():
         now = clock.now()
         stamp = now.timestamp()
-        for job in JOBS:
+        for job in jobs:
             if stamp - last.get(job.name, 0.0) >= job.every_seconds:
                 last[job.name] = stamp
                 try:

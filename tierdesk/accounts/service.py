@@ -215,6 +215,11 @@ def user_exists(db: Session, user_id: int, staff_only: bool = False) -> bool:
     return user is not None and (not staff_only or user.role in STAFF_ROLES)
 
 
+def supervisor_ids(db: Session) -> list[int]:
+    """Active supervisors (alerted on first-response breaches)."""
+    return [u.id for u in repo.users_page(db, None, 1000, Role.supervisor.value) if u.is_active]
+
+
 def user_by_email(db: Session, email: str) -> User | None:
     return repo.user_by_email(db, email)
 

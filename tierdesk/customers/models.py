@@ -31,6 +31,8 @@ class Organization(Base):
     strategic: Mapped[bool] = mapped_column(Boolean, default=False)
     dedicated_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     account_owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A strategic account may buy its own coverage (e.g. 24/7): it overrides SLA calendars.
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id", ondelete="SET NULL"))
     # When true, every contact of the organization sees all of its tickets in the portal.
     shared_tickets: Mapped[bool] = mapped_column(Boolean, default=False)
     flags: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

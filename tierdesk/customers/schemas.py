@@ -21,6 +21,9 @@ class OrganizationIn(BaseModel):
     dedicated_team_id: int | None = None
     account_owner_id: int | None = None
     shared_tickets: bool = False
+    calendar_id: int | None = Field(
+        default=None, description="Own coverage hours (e.g. 24/7) overriding SLA calendars."
+    )
     flags: dict[str, Any] = Field(
         default_factory=dict, description="Free-form flags routing and proactive service read."
     )
@@ -37,6 +40,7 @@ class OrganizationPatch(BaseModel):
     dedicated_team_id: int | None = None
     account_owner_id: int | None = None
     shared_tickets: bool | None = None
+    calendar_id: int | None = None
     flags: dict[str, Any] | None = None
     notes: str | None = Field(default=None, max_length=4000)
 
@@ -52,6 +56,7 @@ class OrganizationOut(BaseModel):
     dedicated_team_id: int | None
     account_owner_id: int | None
     shared_tickets: bool
+    calendar_id: int | None
     flags: dict[str, Any]
     notes: str
 

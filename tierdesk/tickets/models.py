@@ -94,6 +94,10 @@ class EventKind(StrEnum):
     link_added = "link_added"
     link_removed = "link_removed"
     merged = "merged"
+    escalated = "escalated"
+    de_escalated = "de_escalated"
+    sla_warning = "sla_warning"
+    sla_breached = "sla_breached"
 
 
 # Events a customer may see on their own ticket's timeline. Everything else (tier moves,

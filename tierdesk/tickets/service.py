@@ -21,6 +21,7 @@ from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tierdesk.core.security import Actor, Scope, require_admin, require_signed_in, require_staff
 from tierdesk.core.storage import FileStore, check_upload
 from tierdesk.customers import service as customers
+from tierdesk.sla import service as sla
 from tierdesk.tickets import repository as repo
 from tierdesk.tickets.models import (
     CUSTOMER_VISIBLE_EVENTS,
@@ -125,6 +126,20 @@ def _check_refs(db: Session, tier_id: int | None, team_id: int | None, assignee_
         raise InvalidInput(f"Agent {assignee_id} does not exist.", field="assignee_id")
 
 
+def _facts(db: Session, ticket: Ticket) -> sla.TicketFacts:
+    org = customers.organization_by_id(db, ticket.organization_id) if ticket.organization_id else None
+    return sla.TicketFacts(
+        ticket_id=ticket.id,
+        tier_id=ticket.tier_id,
+        priority=ticket.priority,
+        status=ticket.status,
+        plan=org.plan if org else None,
+        segment=org.segment if org else None,
+        org_calendar_id=org.calendar_id if org else None,
+        first_responded=ticket.first_responded_at is not None,
+    )
+
+
 # --- create --------------------------------------------------------------------------------
 def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) -> Ticket:
     """Create a ticket with its tags, its `created` event and counter, in one transaction.
@@ -203,6 +218,7 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
     )
     repo.bump_counter(db, ticket.status, ticket.tier_id, +1)
     db.flush()
+    sla.on_created(db, _facts(db, ticket), now)
     return ticket
 
 
@@ -234,6 +250,7 @@ def _set_status(
         _event(db, ticket, actor, EventKind.reopened, now, "status", old.value, new.value, reason)
     else:
         _event(db, ticket, actor, EventKind.field_changed, now, "status", old.value, new.value, reason)
+    sla.on_status_changed(db, _facts(db, ticket), old.value, new.value, now)
 
 
 def update_ticket(db: Session, actor: Actor, ticket_id: int, patch: TicketPatch, now: datetime) -> Ticket:
@@ -256,7 +273,7 @@ def update_ticket(db: Session, actor: Actor, ticket_id: int, patch: TicketPatch,
         patch.assignee_id if "assignee_id" in fields else None,
     )
     reason = patch.reason
-    changed = False
+    changed_names: set[str] = set()
     for name in ("subject", "priority", "category", "team_id", "assignee_id"):
         if name not in fields:
             continue
@@ -270,13 +287,12 @@ def update_ticket(db: Session, actor: Actor, ticket_id: int, patch: TicketPatch,
             _event(
                 db, ticket, actor, EventKind.field_changed, now, name.removesuffix("_id"), old, value, reason
             )
-            changed = True
+            changed_names.add(name)
+    if "priority" in changed_names:
+        sla.on_priority_changed(db, _facts(db, ticket), now)
     if "tier_id" in fields and patch.tier_id != ticket.tier_id:
-        repo.bump_counter(db, ticket.status, ticket.tier_id, -1)
-        repo.bump_counter(db, ticket.status, patch.tier_id, +1)
-        _event(db, ticket, actor, EventKind.field_changed, now, "tier", ticket.tier_id, patch.tier_id, reason)
-        ticket.tier_id = patch.tier_id
-        changed = True
+        _change_tier(db, ticket, actor, patch.tier_id, EventKind.field_changed, reason, None, now)
+        changed_names.add("tier_id")
     if "tags" in fields and patch.tags is not None and patch.tags != ticket.tags:
         repo.set_tags(db, ticket.id, list(ticket.tags or []), patch.tags)
         _event(
@@ -291,7 +307,7 @@ def update_ticket(db: Session, actor: Actor, ticket_id: int, patch: TicketPatch,
             reason,
         )
         ticket.tags = patch.tags
-        changed = True
+        changed_names.add("tags")
     if (
         "assignee_id" in fields
         and ticket.assignee_id
@@ -301,9 +317,94 @@ def update_ticket(db: Session, actor: Actor, ticket_id: int, patch: TicketPatch,
         _set_status(db, ticket, actor, Status.open, now, "assigned")
     if patch.status is not None and patch.status.value != ticket.status:
         _set_status(db, ticket, actor, patch.status, now, reason)
-        changed = True
-    if changed:
+        changed_names.add("status")
+    if changed_names:
         ticket.updated_at = now
+    db.flush()
+    return ticket
+
+
+def _change_tier(
+    db: Session,
+    ticket: Ticket,
+    actor: Actor,
+    tier_id: int | None,
+    kind: EventKind,
+    reason: str | None,
+    data: dict[str, Any] | None,
+    now: datetime,
+) -> None:
+    repo.bump_counter(db, ticket.status, ticket.tier_id, -1)
+    repo.bump_counter(db, ticket.status, tier_id, +1)
+    _event(db, ticket, actor, kind, now, "tier", ticket.tier_id, tier_id, reason, data)
+    ticket.tier_id = tier_id
+    db.flush()
+    sla.on_tier_changed(db, _facts(db, ticket), now)
+
+
+def move_ticket(
+    db: Session,
+    actor: Actor,
+    ticket_id: int,
+    *,
+    tier_id: int | None,
+    team_id: int | None,
+    kind: EventKind,
+    reason: str,
+    data: dict[str, Any],
+    now: datetime,
+    unassign: bool,
+) -> Ticket:
+    """Move a ticket to another tier and/or team as one escalation step: one `kind` event
+    (escalated / de_escalated) carrying the hand-off in its data, the counters, the SLA
+    timers (time-in-tier restarts) and, when asked, the assignment cleared so the new
+    tier's queue picks it up. The caller (escalation service) has checked the path."""
+    _require_write(actor)
+    ticket = get_ticket(db, actor, ticket_id, for_update=True)
+    if ticket.status in (Status.solved.value, Status.closed.value):
+        raise Conflict(f"T-{ticket.id} is {ticket.status}; reopen it before moving it between tiers.")
+    _check_refs(db, tier_id, team_id, None)
+    payload = dict(data) | {
+        "from_tier_id": ticket.tier_id,
+        "to_tier_id": tier_id,
+        "from_team_id": ticket.team_id,
+        "to_team_id": team_id,
+    }
+    if tier_id != ticket.tier_id:
+        _change_tier(db, ticket, actor, tier_id, kind, reason, payload, now)
+    else:
+        _event(db, ticket, actor, kind, now, "team", ticket.team_id, team_id, reason, payload)
+    ticket.team_id = team_id
+    if unassign and ticket.assignee_id is not None:
+        _event(
+            db,
+            ticket,
+            actor,
+            EventKind.field_changed,
+            now,
+            "assignee",
+            ticket.assignee_id,
+            None,
+            f"moved: {reason}"[:1000],
+        )
+        ticket.assignee_id = None
+    ticket.updated_at = now
+    db.flush()
+    return ticket
+
+
+def record_event(
+    db: Session,
+    actor: Actor,
+    ticket_id: int,
+    kind: EventKind,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> Ticket:
+    """Append an event that changes no field (SLA warnings and breaches)."""
+    ticket = get_ticket(db, actor, ticket_id)
+    _event(db, ticket, actor, kind, now, reason=reason, data=data)
     db.flush()
     return ticket
 
@@ -335,7 +436,9 @@ def add_message(db: Session, actor: Actor, ticket_id: int, data: MessageCreate, 
     if actor.is_customer:
         if ticket.status in (Status.pending.value, Status.solved.value, Status.on_hold.value):
             _set_status(db, ticket, actor, Status.open, now, "customer replied")
+        sla.on_public_reply(db, _facts(db, ticket), by_customer=True, now=now)
     elif not internal:
+        sla.on_public_reply(db, _facts(db, ticket), by_customer=False, now=now)
         if ticket.first_responded_at is None:
             ticket.first_responded_at = now
             _event(db, ticket, actor, EventKind.first_response, now, data={"message_id": message.id})
@@ -519,6 +622,26 @@ def merge(
     target.updated_at = now
     db.flush()
     return target
+
+
+def impact_facts(db: Session, ticket: Ticket) -> str:
+    """One paragraph on who is affected and how much it matters, for hand-offs."""
+    lines = [f"Priority {ticket.priority}; channel {ticket.channel}; language {ticket.language}."]
+    requester = customers.customer_by_id(db, ticket.requester_id)
+    if requester is not None and requester.vip:
+        lines.append("The requester is a VIP customer.")
+    org = customers.organization_by_id(db, ticket.organization_id) if ticket.organization_id else None
+    if org is not None:
+        kind = "strategic account" if org.strategic else "account"
+        lines.append(f"{org.name}: {kind}, plan {org.plan}, segment {org.segment}.")
+    if ticket.reopen_count:
+        lines.append(f"Reopened {ticket.reopen_count} time(s).")
+    incidents = [
+        lk.external_key for lk in repo.links(db, ticket.id) if lk.kind == LinkKind.part_of_incident.value
+    ]
+    if incidents:
+        lines.append(f"Part of incident(s): {', '.join(k for k in incidents if k)}.")
+    return " ".join(lines)
 
 
 # --- reads ---------------------------------------------------------------------------------------

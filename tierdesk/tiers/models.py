@@ -58,6 +58,8 @@ class Tier(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Where new human-handled tickets land.
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Working hours that count for this tier's time box (else the SLA policy's calendar).
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("calendars.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

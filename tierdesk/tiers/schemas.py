@@ -130,6 +130,9 @@ class TierIn(BaseModel):
     vendor: bool = False
     enabled: bool = True
     is_default: bool = False
+    calendar_id: int | None = Field(
+        default=None, description="Hours the time box counts in (else the SLA policy's)."
+    )
 
 
 class TierPatch(BaseModel):
@@ -143,6 +146,7 @@ class TierPatch(BaseModel):
     vendor: bool | None = None
     enabled: bool | None = None
     is_default: bool | None = None
+    calendar_id: int | None = None
 
 
 class TierOut(Out):
@@ -156,6 +160,7 @@ class TierOut(Out):
     vendor: bool
     enabled: bool
     is_default: bool
+    calendar_id: int | None
 
 
 class EscalationPathIn(BaseModel):

@@ -92,6 +92,10 @@ def list_paths(db: Session, actor: Actor) -> list[EscalationPath]:
     return repo.escalation_paths(db)
 
 
+def paths_from(db: Session, tier_id: int) -> list[EscalationPath]:
+    return repo.escalation_paths(db, from_tier_id=tier_id)
+
+
 def create_path(db: Session, actor: Actor, data: EscalationPathIn) -> EscalationPath:
     require_supervisor(actor)
     if (data.to_tier_id is None) == (data.to_team_id is None):
@@ -138,6 +142,14 @@ def update_calendar(db: Session, actor: Actor, calendar_id: int, patch: Calendar
 def get_calendar(db: Session, actor: Actor, calendar_id: int) -> Calendar:
     require_staff(actor)
     return crud.get_or_404(db, Calendar, calendar_id, "Calendar")
+
+
+def calendar_by_id(db: Session, calendar_id: int) -> Calendar | None:
+    return db.get(Calendar, calendar_id)
+
+
+def calendar_exists(db: Session, calendar_id: int) -> bool:
+    return db.get(Calendar, calendar_id) is not None
 
 
 def delete_calendar(db: Session, actor: Actor, calendar_id: int) -> None:

@@ -24,6 +24,9 @@ from tierdesk.core.db import Database
 from tierdesk.core.logging import configure_logging
 from tierdesk.core.storage import FileStore
 from tierdesk.customers import api as customers_api
+from tierdesk.escalation import api as escalation_api
+from tierdesk.notifications import api as notifications_api
+from tierdesk.sla import api as sla_api
 from tierdesk.tickets import api as tickets_api
 from tierdesk.tickets import service as tickets
 from tierdesk.tiers import api as tiers_api
@@ -101,7 +104,15 @@ def create_app(
     app.state.registry = registry
 
     errors.install(app)
-    for router in (tickets_api.router, customers_api.router, tiers_api.router, accounts_api.router):
+    for router in (
+        tickets_api.router,
+        escalation_api.router,
+        sla_api.router,
+        customers_api.router,
+        tiers_api.router,
+        accounts_api.router,
+        notifications_api.router,
+    ):
         app.include_router(router)
     app.include_router(accounts_pages.router)
     app.include_router(pages.router)

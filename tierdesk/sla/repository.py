@@ -1,0 +1,110 @@
+"""All queries of the SLA domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from tierdesk.sla.models import SlaPolicy, SlaTarget, SlaTimer
+
+
+def policies(db: Session) -> list[SlaPolicy]:
+    return list(db.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)))
+
+
+def targets_of(db: Session, policy_ids: Sequence[int]) -> dict[int, list[SlaTarget]]:
+    out: dict[int, list[SlaTarget]] = {pid: [] for pid in policy_ids}
+    if policy_ids:
+        for t in db.scalars(
+            select(SlaTarget).where(SlaTarget.policy_id.in_(policy_ids)).order_by(SlaTarget.metric)
+        ):
+            out[t.policy_id].append(t)
+    return out
+
+
+def matching_policy(
+    db: Session, tier_id: int | None, priority: str, plan: str | None, segment: str | None
+) -> SlaPolicy | None:
+    """First enabled policy, by position, whose set conditions all match (null = any)."""
+
+    def any_or(column: InstrumentedAttribute[Any], value: object) -> ColumnElement[bool]:
+        return or_(column.is_(None), column == value) if value is not None else column.is_(None)
+
+    stmt = (
+        select(SlaPolicy)
+        .where(
+            SlaPolicy.enabled.is_(True),
+            any_or(SlaPolicy.tier_id, tier_id),
+            any_or(SlaPolicy.priority, priority),
+            any_or(SlaPolicy.plan, plan),
+            any_or(SlaPolicy.segment, segment),
+        )
+        .order_by(SlaPolicy.position, SlaPolicy.id)
+        .limit(1)
+    )
+    return db.scalars(stmt).first()
+
+
+S = TypeVar("S", bound=Select[Any])
+
+
+def running(stmt: S) -> S:
+    return stmt.where(
+        SlaTimer.paused_at.is_(None), SlaTimer.met_at.is_(None), SlaTimer.cancelled_at.is_(None)
+    )
+
+
+def open_timers(db: Session, ticket_id: int) -> list[SlaTimer]:
+    """Timers of a ticket that are running or paused (not met, not cancelled)."""
+    stmt = select(SlaTimer).where(
+        SlaTimer.ticket_id == ticket_id, SlaTimer.met_at.is_(None), SlaTimer.cancelled_at.is_(None)
+    )
+    return list(db.scalars(stmt.order_by(SlaTimer.id)))
+
+
+def all_timers(db: Session, ticket_id: int) -> list[SlaTimer]:
+    return list(db.scalars(select(SlaTimer).where(SlaTimer.ticket_id == ticket_id).order_by(SlaTimer.id)))
+
+
+def timers_of_policy(db: Session, policy_id: int) -> list[SlaTimer]:
+    stmt = select(SlaTimer).where(
+        SlaTimer.policy_id == policy_id, SlaTimer.met_at.is_(None), SlaTimer.cancelled_at.is_(None)
+    )
+    return list(db.scalars(stmt))
+
+
+def claim(db: Session, now: datetime, limit: int, column: str) -> list[SlaTimer]:
+    """Claim up to `limit` running timers whose `due_at` (column="fired_at") or `warn_at`
+    (column="warned_at") has passed, by stamping that column with `now`.
+
+    The SELECT walks the matching partial index only (O(due)). On PostgreSQL it takes row
+    locks with SKIP LOCKED so concurrent schedulers take disjoint rows; the UPDATE is
+    conditional on the column still being NULL, so a row is claimed exactly once even if
+    two schedulers read it. Claim and action share the caller's transaction: a crash before
+    commit un-claims the rows and the next tick fires them.
+    """
+    stamp = SlaTimer.fired_at if column == "fired_at" else SlaTimer.warned_at
+    deadline = SlaTimer.due_at if column == "fired_at" else SlaTimer.warn_at
+    stmt = running(select(SlaTimer.id)).where(stamp.is_(None), deadline <= now)
+    if column == "warned_at":
+        stmt = stmt.where(SlaTimer.fired_at.is_(None))
+    stmt = stmt.order_by(deadline).limit(limit).with_for_update(skip_locked=True)
+    ids = list(db.scalars(stmt))
+    if not ids:
+        return []
+    claimed = db.scalars(
+        update(SlaTimer)
+        .where(SlaTimer.id.in_(ids), stamp.is_(None))
+        .values({column: now})
+        .returning(SlaTimer.id)
+        .execution_options(synchronize_session=False)
+    )
+    claimed_ids = list(claimed)
+    if not claimed_ids:
+        return []
+    fresh = select(SlaTimer).where(SlaTimer.id.in_(claimed_ids)).order_by(deadline)
+    return list(db.scalars(fresh.execution_options(populate_existing=True)))

@@ -1,0 +1,480 @@
+"""SLA policies and the timers they start.
+
+Timers are stored deadlines. This module keeps them right as tickets change: the tickets
+service calls the `on_*` hooks inside the same transaction as the change. Deadlines are
+computed in business time on the timer's calendar (organization coverage first, then the
+tier's calendar for time-in-tier, then the policy's), and never land before "now" when a
+target is recomputed, so a policy change cannot silently backdate a running deadline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from tierdesk.core import crud
+from tierdesk.core.errors import InvalidInput
+from tierdesk.core.security import Actor, require_staff, require_supervisor
+from tierdesk.sla import repository as repo
+from tierdesk.sla.calendar import BusinessCalendar, add_business_time, business_time_between
+from tierdesk.sla.models import Metric, SlaPolicy, SlaTarget, SlaTimer
+from tierdesk.sla.schemas import PolicyIn, PolicyOut, PolicyPatch, TargetOut, TicketSla, TimerOut
+from tierdesk.tiers import service as tiers
+
+ALWAYS_OPEN = BusinessCalendar.always_open("UTC")
+CLOSED_STATUSES = ("solved", "closed")
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What the SLA engine needs to know about a ticket (built by the tickets service)."""
+
+    ticket_id: int
+    tier_id: int | None
+    priority: str
+    status: str
+    plan: str | None = None
+    segment: str | None = None
+    org_calendar_id: int | None = None
+    first_responded: bool = False
+
+
+# --- policies (CRUD) ---------------------------------------------------------------------
+def _policy_out(policy: SlaPolicy, targets: list[SlaTarget]) -> PolicyOut:
+    return PolicyOut(
+        id=policy.id,
+        name=policy.name,
+        position=policy.position,
+        enabled=policy.enabled,
+        tier_id=policy.tier_id,
+        priority=policy.priority,
+        plan=policy.plan,
+        segment=policy.segment,
+        calendar_id=policy.calendar_id,
+        pause_statuses=list(policy.pause_statuses or []),
+        targets=[TargetOut(metric=t.metric, minutes=t.minutes, warn_percent=t.warn_percent) for t in targets],
+    )
+
+
+def list_policies(db: Session, actor: Actor) -> list[PolicyOut]:
+    require_staff(actor)
+    rows = repo.policies(db)
+    targets = repo.targets_of(db, [p.id for p in rows])
+    return [_policy_out(p, targets[p.id]) for p in rows]
+
+
+def get_policy(db: Session, actor: Actor, policy_id: int) -> PolicyOut:
+    require_staff(actor)
+    policy = crud.get_or_404(db, SlaPolicy, policy_id, "SLA policy")
+    return _policy_out(policy, repo.targets_of(db, [policy.id])[policy.id])
+
+
+def _check_refs(db: Session, calendar_id: int | None, tier_id: int | None) -> None:
+    if calendar_id is not None and not tiers.calendar_exists(db, calendar_id):
+        raise InvalidInput(f"Calendar {calendar_id} does not exist.", field="calendar_id")
+    if tier_id is not None and not tiers.tier_exists(db, tier_id):
+        raise InvalidInput(f"Tier {tier_id} does not exist.", field="tier_id")
+
+
+def create_policy(db: Session, actor: Actor, data: PolicyIn) -> PolicyOut:
+    require_supervisor(actor)
+    _check_refs(db, data.calendar_id, data.tier_id)
+    policy = SlaPolicy(
+        name=data.name,
+        position=data.position,
+        enabled=data.enabled,
+        tier_id=data.tier_id,
+        priority=data.priority.value if data.priority else None,
+        plan=data.plan,
+        segment=data.segment,
+        calendar_id=data.calendar_id,
+        pause_statuses=[s.value for s in data.pause_statuses],
+    )
+    db.add(policy)
+    crud.flush_or_conflict(db, f"SLA policy '{data.name}'")
+    targets = [
+        SlaTarget(policy_id=policy.id, metric=t.metric.value, minutes=t.minutes, warn_percent=t.warn_percent)
+        for t in data.targets
+    ]
+    db.add_all(targets)
+    db.flush()
+    return _policy_out(policy, targets)
+
+
+def update_policy(db: Session, actor: Actor, policy_id: int, patch: PolicyPatch, now: datetime) -> PolicyOut:
+    """Change a policy; running timers under it get their targets recomputed from now on
+    (deadlines already passed stay passed: a shorter target fires at the next tick)."""
+    require_supervisor(actor)
+    policy = crud.get_or_404(db, SlaPolicy, policy_id, "SLA policy")
+    fields = patch.model_fields_set
+    if "calendar_id" in fields and patch.calendar_id is None:
+        raise InvalidInput("A policy needs a calendar.", field="calendar_id")
+    _check_refs(db, patch.calendar_id, patch.tier_id if "tier_id" in fields else None)
+    for name in ("name", "position", "enabled", "tier_id", "plan", "segment", "calendar_id"):
+        if name in fields:
+            setattr(policy, name, getattr(patch, name))
+    if "priority" in fields:
+        policy.priority = patch.priority.value if patch.priority else None
+    if patch.pause_statuses is not None:
+        policy.pause_statuses = [s.value for s in patch.pause_statuses]
+    if patch.targets is not None:
+        db.execute(delete(SlaTarget).where(SlaTarget.policy_id == policy.id))
+        db.add_all(
+            SlaTarget(
+                policy_id=policy.id, metric=t.metric.value, minutes=t.minutes, warn_percent=t.warn_percent
+            )
+            for t in patch.targets
+        )
+    crud.flush_or_conflict(db, f"SLA policy '{policy.name}'")
+    targets = repo.targets_of(db, [policy.id])[policy.id]
+    by_metric = {t.metric: t for t in targets}
+    for timer in repo.timers_of_policy(db, policy.id):
+        target = by_metric.get(timer.metric)
+        if target is None and timer.metric != Metric.time_in_tier.value:
+            _cancel(timer, now)
+        elif target is not None:
+            _retarget(db, timer, target.minutes * 60, target.warn_percent, now, policy.calendar_id)
+    db.flush()
+    return _policy_out(policy, targets)
+
+
+def delete_policy(db: Session, actor: Actor, policy_id: int) -> None:
+    require_supervisor(actor)
+    crud.delete_or_conflict(db, crud.get_or_404(db, SlaPolicy, policy_id, "SLA policy"), "SLA policy")
+
+
+# --- timer arithmetic ----------------------------------------------------------------------
+def _calendar(db: Session, calendar_id: int | None) -> BusinessCalendar:
+    if calendar_id is None:
+        return ALWAYS_OPEN
+    row = tiers.calendar_by_id(db, calendar_id)
+    if row is None:
+        return ALWAYS_OPEN
+    return BusinessCalendar.from_data(row.timezone, row.hours or {}, row.holidays or [])
+
+
+def _consumed_now(db: Session, timer: SlaTimer, now: datetime) -> int:
+    if timer.resumed_at is None:
+        return timer.consumed_seconds
+    used = business_time_between(
+        timer.resumed_at, max(now, timer.resumed_at), _calendar(db, timer.calendar_id)
+    )
+    return timer.consumed_seconds + int(used.total_seconds())
+
+
+def _schedule(db: Session, timer: SlaTimer, now: datetime) -> None:
+    """(Re)compute due_at and warn_at for a running timer whose clock restarts at `now`
+    with `consumed_seconds` already used. Never earlier than now."""
+    cal = _calendar(db, timer.calendar_id)
+    timer.resumed_at = now
+    remaining = timer.target_seconds - timer.consumed_seconds
+    timer.due_at = add_business_time(now, timedelta(seconds=remaining), cal) if remaining > 0 else now
+    warn_point = timer.target_seconds * timer.warn_percent // 100
+    if timer.warned_at is not None or timer.warn_percent >= 100:
+        timer.warn_at = None
+    elif warn_point > timer.consumed_seconds:
+        timer.warn_at = add_business_time(now, timedelta(seconds=warn_point - timer.consumed_seconds), cal)
+    else:
+        timer.warn_at = now
+
+
+def _start(
+    db: Session,
+    ticket_id: int,
+    metric: Metric,
+    seconds: int,
+    warn_percent: int,
+    calendar_id: int | None,
+    policy_id: int | None,
+    tier_id: int | None,
+    now: datetime,
+) -> SlaTimer:
+    timer = SlaTimer(
+        ticket_id=ticket_id,
+        metric=metric.value,
+        policy_id=policy_id,
+        tier_id=tier_id,
+        calendar_id=calendar_id,
+        target_seconds=seconds,
+        warn_percent=warn_percent,
+        started_at=now,
+        consumed_seconds=0,
+    )
+    _schedule(db, timer, now)
+    db.add(timer)
+    return timer
+
+
+def _pause(db: Session, timer: SlaTimer, now: datetime) -> None:
+    if timer.paused_at is not None:
+        return
+    timer.consumed_seconds = _consumed_now(db, timer, now)
+    timer.resumed_at = None
+    timer.paused_at = now
+
+
+def _resume(db: Session, timer: SlaTimer, now: datetime) -> None:
+    if timer.paused_at is None:
+        return
+    timer.paused_at = None
+    _schedule(db, timer, now)
+
+
+def _met(db: Session, timer: SlaTimer, now: datetime) -> None:
+    timer.consumed_seconds = _consumed_now(db, timer, now)
+    timer.resumed_at = None
+    timer.met_at = now
+
+
+def _cancel(timer: SlaTimer, now: datetime) -> None:
+    timer.cancelled_at = now
+    timer.resumed_at = None
+
+
+def _retarget(
+    db: Session,
+    timer: SlaTimer,
+    seconds: int,
+    warn_percent: int,
+    now: datetime,
+    calendar_id: int | None = None,
+) -> None:
+    if timer.paused_at is None:
+        timer.consumed_seconds = _consumed_now(db, timer, now)
+    timer.target_seconds = seconds
+    timer.warn_percent = warn_percent
+    if (
+        calendar_id is not None
+        and timer.calendar_id != calendar_id
+        and timer.metric != Metric.time_in_tier.value
+    ):
+        timer.calendar_id = calendar_id
+    if timer.paused_at is None:
+        if timer.fired_at is not None and timer.consumed_seconds < seconds:
+            timer.fired_at = None  # a longer target un-breaches a timer that is still running
+        _schedule(db, timer, now)
+
+
+# --- hooks called by the tickets service ---------------------------------------------------
+def _policy_and_targets(db: Session, facts: TicketFacts) -> tuple[SlaPolicy | None, dict[str, SlaTarget]]:
+    policy = repo.matching_policy(db, facts.tier_id, facts.priority, facts.plan, facts.segment)
+    if policy is None:
+        return None, {}
+    return policy, {t.metric: t for t in repo.targets_of(db, [policy.id])[policy.id]}
+
+
+def _calendar_for(facts: TicketFacts, policy: SlaPolicy | None) -> int | None:
+    if facts.org_calendar_id is not None:
+        return facts.org_calendar_id
+    return policy.calendar_id if policy else None
+
+
+def _start_time_in_tier(
+    db: Session, facts: TicketFacts, policy: SlaPolicy | None, targets: dict[str, SlaTarget], now: datetime
+) -> None:
+    if facts.tier_id is None or facts.status in CLOSED_STATUSES:
+        return
+    tier = tiers.tier_by_id(db, facts.tier_id)
+    target = targets.get(Metric.time_in_tier.value)
+    minutes = target.minutes if target else (tier.time_box_minutes if tier else None)
+    if not minutes or tier is None:
+        return
+    calendar_id = facts.org_calendar_id or tier.calendar_id or (policy.calendar_id if policy else None)
+    timer = _start(
+        db,
+        facts.ticket_id,
+        Metric.time_in_tier,
+        minutes * 60,
+        target.warn_percent if target else 80,
+        calendar_id,
+        policy.id if policy else None,
+        tier.id,
+        now,
+    )
+    if policy is not None and facts.status in (policy.pause_statuses or []):
+        _pause(db, timer, now)
+
+
+def on_created(db: Session, facts: TicketFacts, now: datetime) -> None:
+    """Start first response, resolution, periodic update and time-in-tier timers."""
+    policy, targets = _policy_and_targets(db, facts)
+    calendar_id = _calendar_for(facts, policy)
+    for metric in (Metric.first_response, Metric.resolution, Metric.periodic_update):
+        if metric == Metric.first_response and facts.first_responded:
+            continue
+        target = targets.get(metric.value)
+        if target is not None and policy is not None:
+            _start(
+                db,
+                facts.ticket_id,
+                metric,
+                target.minutes * 60,
+                target.warn_percent,
+                calendar_id,
+                policy.id,
+                facts.tier_id,
+                now,
+            )
+    _start_time_in_tier(db, facts, policy, targets, now)
+    db.flush()
+
+
+def on_status_changed(db: Session, facts: TicketFacts, old: str, new: str, now: datetime) -> None:
+    """Pause on the policy's pause statuses, resume when leaving them, stop on solved/closed,
+    restart time-in-tier on reopen."""
+    timers = repo.open_timers(db, facts.ticket_id)
+    if new in CLOSED_STATUSES:
+        for timer in timers:
+            if timer.metric == Metric.first_response.value:
+                _cancel(timer, now)  # solved without a public reply: nothing to measure
+            else:
+                _met(db, timer, now)
+        db.flush()
+        return
+    if old in CLOSED_STATUSES:  # reopened: the work starts again
+        on_created(db, facts, now)
+        return
+    policy, _ = _policy_and_targets(db, facts)
+    pausing = set(policy.pause_statuses or []) if policy else {"pending", "on_hold"}
+    for timer in timers:
+        if timer.metric == Metric.first_response.value:
+            continue
+        if new in pausing:
+            _pause(db, timer, now)
+        else:
+            _resume(db, timer, now)
+    db.flush()
+
+
+def on_public_reply(db: Session, facts: TicketFacts, by_customer: bool, now: datetime) -> None:
+    timers = repo.open_timers(db, facts.ticket_id)
+    if by_customer:
+        if facts.first_responded and not any(t.metric == Metric.next_response.value for t in timers):
+            policy, targets = _policy_and_targets(db, facts)
+            target = targets.get(Metric.next_response.value)
+            if policy is not None and target is not None:
+                _start(
+                    db,
+                    facts.ticket_id,
+                    Metric.next_response,
+                    target.minutes * 60,
+                    target.warn_percent,
+                    _calendar_for(facts, policy),
+                    policy.id,
+                    facts.tier_id,
+                    now,
+                )
+        db.flush()
+        return
+    restart_update = False
+    for timer in timers:
+        if timer.metric in (Metric.first_response.value, Metric.next_response.value):
+            _met(db, timer, now)
+        elif timer.metric == Metric.periodic_update.value:
+            _met(db, timer, now)
+            restart_update = True
+    if restart_update:
+        policy, targets = _policy_and_targets(db, facts)
+        target = targets.get(Metric.periodic_update.value)
+        if policy is not None and target is not None:
+            _start(
+                db,
+                facts.ticket_id,
+                Metric.periodic_update,
+                target.minutes * 60,
+                target.warn_percent,
+                _calendar_for(facts, policy),
+                policy.id,
+                facts.tier_id,
+                now,
+            )
+    db.flush()
+
+
+def on_tier_changed(db: Session, facts: TicketFacts, now: datetime) -> None:
+    """The old tier's box is met (the ticket left in time, or was escalated on breach); the
+    new tier's box starts; other targets follow the policy of the new tier."""
+    for timer in repo.open_timers(db, facts.ticket_id):
+        if timer.metric == Metric.time_in_tier.value:
+            _met(db, timer, now)
+    policy, targets = _policy_and_targets(db, facts)
+    _retarget_open(db, facts, policy, targets, now)
+    _start_time_in_tier(db, facts, policy, targets, now)
+    db.flush()
+
+
+def on_priority_changed(db: Session, facts: TicketFacts, now: datetime) -> None:
+    policy, targets = _policy_and_targets(db, facts)
+    _retarget_open(db, facts, policy, targets, now)
+    db.flush()
+
+
+def _retarget_open(
+    db: Session, facts: TicketFacts, policy: SlaPolicy | None, targets: dict[str, SlaTarget], now: datetime
+) -> None:
+    for timer in repo.open_timers(db, facts.ticket_id):
+        if timer.metric == Metric.time_in_tier.value:
+            continue
+        target = targets.get(timer.metric)
+        if target is None:
+            _cancel(timer, now)
+            continue
+        timer.policy_id = policy.id if policy else None
+        _retarget(db, timer, target.minutes * 60, target.warn_percent, now, _calendar_for(facts, policy))
+
+
+# --- reading ----------------------------------------------------------------------------------
+def _state(timer: SlaTimer) -> str:
+    if timer.cancelled_at is not None:
+        return "cancelled"
+    if timer.met_at is not None:
+        return "met_late" if timer.fired_at is not None else "met"
+    if timer.fired_at is not None:
+        return "breached"
+    if timer.paused_at is not None:
+        return "paused"
+    return "warned" if timer.warned_at is not None else "running"
+
+
+def ticket_sla(db: Session, ticket_id: int, now: datetime) -> TicketSla:
+    """Every timer of a ticket with its state and remaining business time. The caller has
+    already checked that the actor may see the ticket."""
+    out = []
+    for timer in repo.all_timers(db, ticket_id):
+        consumed = (
+            _consumed_now(db, timer, now)
+            if timer.met_at is None and timer.cancelled_at is None
+            else timer.consumed_seconds
+        )
+        running = timer.met_at is None and timer.cancelled_at is None
+        out.append(
+            TimerOut(
+                metric=timer.metric,
+                state=_state(timer),
+                policy_id=timer.policy_id,
+                tier_id=timer.tier_id,
+                target_minutes=timer.target_seconds / 60,
+                started_at=timer.started_at,
+                due_at=timer.due_at if running and timer.paused_at is None else None,
+                warn_at=timer.warn_at
+                if running and timer.paused_at is None and timer.warned_at is None
+                else None,
+                remaining_business_seconds=timer.target_seconds - consumed,
+                paused_at=timer.paused_at,
+                warned_at=timer.warned_at,
+                breached_at=timer.fired_at,
+                met_at=timer.met_at,
+            )
+        )
+    return TicketSla(ticket_id=ticket_id, timers=out)
+
+
+def claim_due(db: Session, now: datetime, limit: int) -> list[SlaTimer]:
+    return repo.claim(db, now, limit, "fired_at")
+
+
+def claim_warnings(db: Session, now: datetime, limit: int) -> list[SlaTimer]:
+    return repo.claim(db, now, limit, "warned_at")
