@@ -4,6 +4,7 @@ from tierdesk.accounts import models as accounts_models
 from tierdesk.core.db import Base
 from tierdesk.customers import models as customers_models
 from tierdesk.notifications import models as notifications_models
+from tierdesk.routing import models as routing_models
 from tierdesk.sla import models as sla_models
 from tierdesk.tickets import models as tickets_models
 from tierdesk.tiers import models as tiers_models
@@ -15,6 +16,7 @@ __all__ = [
     "customers_models",
     "metadata",
     "notifications_models",
+    "routing_models",
     "sla_models",
     "tickets_models",
     "tiers_models",

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tierdesk.core.errors import Forbidden, InvalidInput
 from tierdesk.core.security import SYSTEM, Actor, require_staff
 from tierdesk.escalation.schemas import DeEscalateIn, EscalateIn, EscalationPath, EscalationStep, HandoffDraft
+from tierdesk.routing import service as routing
 from tierdesk.tickets import service as tickets
 from tierdesk.tickets.models import EventKind, MessageKind, Ticket
 from tierdesk.tiers import service as tiers
@@ -40,6 +41,17 @@ def next_step(db: Session, tier_id: int | None) -> tuple[int | None, int | None]
         return tier_id, to_team
     higher = [t for t in ladder if t.level > level and not t.self_service]
     return (higher[0].id, None) if higher else (None, None)
+
+
+def _one_step_up(db: Session, ticket: Ticket) -> tuple[int | None, int | None, list[str]]:
+    """Escalation-stage skip-tier rules first (e.g. a small shop: L1 -> engineering), then
+    the configured paths / the ladder."""
+    decision = routing.decide(db, tickets.routing_facts_for(db, ticket), "escalate")
+    if decision.tier_id is not None or decision.team_id is not None:
+        tier_id = decision.tier_id if decision.tier_id is not None else ticket.tier_id
+        return tier_id, decision.team_id, list(decision.reasons)
+    tier_id, team_id = next_step(db, ticket.tier_id)
+    return tier_id, team_id, []
 
 
 def _level(tier: Tier | None) -> int:
@@ -72,8 +84,9 @@ def escalate(db: Session, actor: Actor, ticket_id: int, data: EscalateIn, now: d
     require_staff(actor)
     ticket = tickets.get_ticket(db, actor, ticket_id)
     to_tier_id, to_team_id = data.to_tier_id, data.to_team_id
+    rules: list[str] = []
     if to_tier_id is None and to_team_id is None:
-        to_tier_id, to_team_id = next_step(db, ticket.tier_id)
+        to_tier_id, to_team_id, rules = _one_step_up(db, ticket)
         if to_tier_id is None and to_team_id is None:
             raise InvalidInput(
                 f"T-{ticket.id} is at the top of the ladder; there is no tier above it.", field="to_tier_id"
@@ -99,7 +112,7 @@ def escalate(db: Session, actor: Actor, ticket_id: int, data: EscalateIn, now: d
         team_id=to_team_id if to_team_id is not None else ticket.team_id,
         kind=EventKind.escalated,
         reason=data.reason,
-        data={"handoff": data.handoff.model_dump(), "automatic": False},
+        data={"handoff": data.handoff.model_dump(), "automatic": False, "rules": rules or None},
         now=now,
         unassign=not data.keep_assignee,
     )
@@ -137,7 +150,7 @@ def auto_escalate(db: Session, ticket_id: int, reason: str, now: datetime) -> Ti
     """Escalate one step because a time box ran out (called by the scheduler as the system).
     Returns None when there is nowhere higher to go."""
     ticket = tickets.get_ticket(db, SYSTEM, ticket_id)
-    to_tier_id, to_team_id = next_step(db, ticket.tier_id)
+    to_tier_id, to_team_id, rules = _one_step_up(db, ticket)
     if to_tier_id is None and to_team_id is None:
         return None
     handoff = draft(db, SYSTEM, ticket.id)
@@ -152,6 +165,7 @@ def auto_escalate(db: Session, ticket_id: int, reason: str, now: datetime) -> Ti
         data={
             "handoff": {"problem": handoff.problem, "tried": handoff.tried, "impact": handoff.impact},
             "automatic": True,
+            "rules": rules or None,
         },
         now=now,
         unassign=True,

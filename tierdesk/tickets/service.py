@@ -21,6 +21,8 @@ from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tierdesk.core.security import Actor, Scope, require_admin, require_signed_in, require_staff
 from tierdesk.core.storage import FileStore, check_upload
 from tierdesk.customers import service as customers
+from tierdesk.customers.models import Customer
+from tierdesk.routing import service as routing
 from tierdesk.sla import service as sla
 from tierdesk.tickets import repository as repo
 from tierdesk.tickets.models import (
@@ -126,6 +128,62 @@ def _check_refs(db: Session, tier_id: int | None, team_id: int | None, assignee_
         raise InvalidInput(f"Agent {assignee_id} does not exist.", field="assignee_id")
 
 
+def _routing_facts(
+    db: Session,
+    requester: Customer,
+    category: str | None,
+    priority: str,
+    channel: str,
+    language: str,
+    tags: list[str],
+    subject: str,
+    tier_id: int | None,
+    has_incident: bool = False,
+) -> routing.RoutingFacts:
+    org = customers.organization_by_id(db, requester.organization_id) if requester.organization_id else None
+    tier = tiers.tier_by_id(db, tier_id) if tier_id else None
+    return routing.RoutingFacts(
+        category=category,
+        priority=priority,
+        channel=channel,
+        language=language,
+        tags=tuple(tags),
+        subject=subject,
+        tier_key=tier.key if tier else None,
+        has_incident=has_incident,
+        customer_vip=requester.vip,
+        customer_language=requester.language,
+        customer_flags=requester.flags or {},
+        org_strategic=bool(org and org.strategic),
+        org_plan=org.plan if org else None,
+        org_segment=org.segment if org else None,
+        org_flags=(org.flags or {}) if org else {},
+        org_dedicated_team_id=org.dedicated_team_id if org else None,
+    )
+
+
+def routing_facts_for(db: Session, ticket: Ticket, has_incident: bool | None = None) -> routing.RoutingFacts:
+    """Routing facts of an existing ticket (escalation-stage rules)."""
+    requester = customers.customer_by_id(db, ticket.requester_id)
+    if requester is None:
+        raise NotFound(f"The requester of T-{ticket.id} does not exist.")
+    incident = has_incident
+    if incident is None:
+        incident = any(lk.kind == LinkKind.part_of_incident.value for lk in repo.links(db, ticket.id))
+    return _routing_facts(
+        db,
+        requester,
+        ticket.category,
+        ticket.priority,
+        ticket.channel,
+        ticket.language,
+        list(ticket.tags or []),
+        ticket.subject,
+        ticket.tier_id,
+        incident,
+    )
+
+
 def _facts(db: Session, ticket: Ticket) -> sla.TicketFacts:
     org = customers.organization_by_id(db, ticket.organization_id) if ticket.organization_id else None
     return sla.TicketFacts(
@@ -176,20 +234,46 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
     if tier_id is None:
         default = tiers.default_tier(db)
         tier_id = default.id if default else None
+    language = data.language or requester.language
+    # Skip-tier rules: what the creator set explicitly wins over a rule.
+    decision = routing.decide(
+        db,
+        _routing_facts(
+            db,
+            requester,
+            data.category,
+            data.priority.value,
+            data.channel.value,
+            language,
+            data.tags,
+            data.subject,
+            tier_id,
+        ),
+        "create",
+    )
+    if data.tier_id is None and decision.tier_id is not None:
+        tier_id = decision.tier_id
+    team_id = data.team_id if data.team_id is not None else decision.team_id
+    priority = (
+        decision.priority
+        if decision.priority and "priority" not in data.model_fields_set
+        else data.priority.value
+    )
+    tags = list(dict.fromkeys([*data.tags, *decision.add_tags]))
     ticket = Ticket(
         subject=data.subject.strip(),
         description=data.description,
         status=(Status.open if data.assignee_id else Status.new).value,
-        priority=data.priority.value,
+        priority=priority,
         category=data.category,
         channel=data.channel.value,
-        language=data.language or requester.language,
+        language=language,
         requester_id=requester.id,
         organization_id=requester.organization_id,
         tier_id=tier_id,
-        team_id=data.team_id,
+        team_id=team_id,
         assignee_id=data.assignee_id,
-        tags=data.tags,
+        tags=tags,
         created_at=now,
         updated_at=now,
         reopen_count=0,
@@ -197,8 +281,8 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
     )
     db.add(ticket)
     db.flush()
-    if data.tags:
-        db.execute(insert(TicketTag), [{"ticket_id": ticket.id, "tag": t} for t in data.tags])
+    if tags:
+        db.execute(insert(TicketTag), [{"ticket_id": ticket.id, "tag": t} for t in tags])
     _event(
         db,
         ticket,
@@ -214,6 +298,7 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
             "team_id": ticket.team_id,
             "assignee_id": ticket.assignee_id,
             "tags": ticket.tags,
+            "routing": list(decision.reasons) or None,
         },
     )
     repo.bump_counter(db, ticket.status, ticket.tier_id, +1)
@@ -540,9 +625,25 @@ def add_link(db: Session, actor: Actor, ticket_id: int, data: LinkCreate, now: d
     _event(
         db, ticket, actor, EventKind.link_added, now, data.kind.value, None, target, data={"link_id": link.id}
     )
+    if data.kind == LinkKind.part_of_incident:
+        _reroute(db, actor, ticket, now)
     ticket.updated_at = now
     db.flush()
     return link
+
+
+def _reroute(db: Session, actor: Actor, ticket: Ticket, now: datetime) -> None:
+    """Run the create-stage skip-tier rules again once a ticket joins an incident (e.g. an
+    outage rule sends it to the crisis team)."""
+    decision = routing.decide(db, routing_facts_for(db, ticket, has_incident=True), "create")
+    reason = "; ".join(decision.reasons) or None
+    if decision.team_id is not None and decision.team_id != ticket.team_id:
+        _event(
+            db, ticket, actor, EventKind.field_changed, now, "team", ticket.team_id, decision.team_id, reason
+        )
+        ticket.team_id = decision.team_id
+    if decision.tier_id is not None and decision.tier_id != ticket.tier_id:
+        _change_tier(db, ticket, actor, decision.tier_id, EventKind.field_changed, reason, None, now)
 
 
 def list_links(db: Session, actor: Actor, ticket_id: int) -> list[TicketLink]:

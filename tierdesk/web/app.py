@@ -26,6 +26,7 @@ from tierdesk.core.storage import FileStore
 from tierdesk.customers import api as customers_api
 from tierdesk.escalation import api as escalation_api
 from tierdesk.notifications import api as notifications_api
+from tierdesk.routing import api as routing_api
 from tierdesk.sla import api as sla_api
 from tierdesk.tickets import api as tickets_api
 from tierdesk.tickets import service as tickets
@@ -112,6 +113,7 @@ def create_app(
         tiers_api.router,
         accounts_api.router,
         notifications_api.router,
+        routing_api.router,
     ):
         app.include_router(router)
     app.include_router(accounts_pages.router)

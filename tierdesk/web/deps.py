@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from tierdesk.accounts import service as accounts
 from tierdesk.core.config import Settings
 from tierdesk.core.errors import Forbidden, Unauthorized
-from tierdesk.core.security import ANONYMOUS, Actor, tokens_equal
+from tierdesk.core.security import ANONYMOUS, Actor, Scope, tokens_equal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -69,7 +69,10 @@ def get_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Acto
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Use 'Authorization: Bearer <token>'.")
-        return accounts.authenticate_token(db, token.strip(), get_now(request))
+        token_actor = accounts.authenticate_token(db, token.strip(), get_now(request))
+        if request.method not in SAFE_METHODS and not token_actor.can(Scope.write):
+            raise Forbidden("This API token is read-only; create one with the write scope.")
+        return token_actor
     user_id = request.session.get("user_id") if "session" in request.scope else None
     if not user_id:
         return ANONYMOUS
