@@ -22,6 +22,11 @@ from tierdesk.core.security import SYSTEM, Actor, Role
 from tierdesk.customers import service as customers
 from tierdesk.customers.models import Segment
 from tierdesk.customers.schemas import CustomerIn, OrganizationIn
+from tierdesk.routing import service as routing
+from tierdesk.routing.schemas import RuleIn
+from tierdesk.sla import service as sla
+from tierdesk.sla import tasks as sla_tasks
+from tierdesk.sla.schemas import PolicyIn, TargetIn
 from tierdesk.tickets import service as tickets
 from tierdesk.tickets.models import Channel, LinkKind, MessageKind, Priority, Status
 from tierdesk.tickets.schemas import LinkCreate, MessageCreate, TicketCreate, TicketPatch
@@ -51,6 +56,26 @@ ITALIAN_HOLIDAYS_2026 = [
     "2026-01-01", "2026-01-06", "2026-04-05", "2026-04-06", "2026-04-25", "2026-05-01",
     "2026-06-02", "2026-08-15", "2026-11-01", "2026-12-08", "2026-12-25", "2026-12-26",
 ]  # fmt: skip
+LIVE = 12  # tickets filed in the ten minutes before the demo starts
+
+SLA_POLICIES = [  # name, position, segment, calendar, [(metric, business minutes)]
+    ("Enterprise 24/7", 10, "enterprise", "24/7",
+     [("first_response", 30), ("next_response", 60), ("resolution", 8 * 60), ("periodic_update", 60)]),
+    ("Standard", 100, None, "Europe office",
+     [("first_response", 4 * 60), ("next_response", 8 * 60), ("resolution", 3 * 9 * 60)]),
+]  # fmt: skip
+
+ROUTING_RULES = [  # name, conditions, actions
+    ("Strategic accounts to their experts", [{"field": "organization.strategic", "op": "eq", "value": True}],
+     {"tier": "L3", "team": "@dedicated"}),
+    ("Fraud to the fraud team", [{"field": "ticket.category", "op": "eq", "value": "fraud"}],
+     {"team": "fraud", "priority": "high"}),
+    ("Compliance to compliance", [{"field": "ticket.category", "op": "eq", "value": "compliance"}],
+     {"team": "compliance"}),
+    ("Outages to the crisis room", [{"field": "ticket.has_incident", "op": "eq", "value": True}],
+     {"team": "crisis"}),
+]  # fmt: skip
+
 CALENDARS = [  # name, time zone, hours, holidays
     ("Europe office", "Europe/Rome", OFFICE_HOURS, ITALIAN_HOLIDAYS_2026),
     ("Asia office", "Asia/Tokyo", OFFICE_HOURS, []),
@@ -338,8 +363,24 @@ def load_demo(db: Session, now: datetime, only_if_empty: bool = False) -> list[t
     _configure(demo)
     logins = _staff(demo) + _customers(demo)
     _tickets(demo)
+    _rules(demo)
+    # Bring the clocks up to date: time boxes that ran out during the simulated month
+    # escalate now, as the scheduler would have done, so the queues match the rules.
+    while sla_tasks.tick(db, now).breached:
+        pass
     db.flush()
     return logins
+
+
+def _rules(demo: _Demo) -> None:
+    """Skip-tier rules for tickets filed from now on (the month above was routed by hand)."""
+    for name, conditions, actions in ROUTING_RULES:
+        routing.create_rule(
+            demo.db,
+            SYSTEM,
+            RuleIn.model_validate({"name": name, "conditions": conditions, "actions": actions}),
+            demo.now,
+        )
 
 
 def _actor(db: Session, user_id: int) -> Actor:
@@ -356,7 +397,21 @@ def _configure(demo: _Demo) -> None:
         demo.calendar[name] = tiers.create_calendar(db, SYSTEM, cal).id
     for row in TIERS:
         tier = TierIn.model_validate(dict(zip(TIER_FIELDS, row, strict=True)))
+        if tier.key in ("L1", "L2"):  # time boxes count in office hours
+            tier.calendar_id = demo.calendar["Europe office"]
         demo.tier[tier.key] = tiers.create_tier(db, SYSTEM, tier).id
+    for name, position, segment, calendar, targets in SLA_POLICIES:
+        sla.create_policy(
+            db,
+            SYSTEM,
+            PolicyIn(
+                name=name,
+                position=position,
+                segment=segment,
+                calendar_id=demo.calendar[calendar],
+                targets=[TargetIn(metric=m, minutes=minutes) for m, minutes in targets],
+            ),
+        )
     for skill_key, skill_name in SKILLS.items():
         tiers.create_skill(db, SYSTEM, SkillIn(key=skill_key, name=skill_name))
     for key, name, kind, need_to_know, calendar, text in TEAMS:
@@ -426,6 +481,7 @@ def _customers(demo: _Demo) -> list[tuple[str, str]]:
             notes=notes,
             dedicated_team_id=demo.team["enterprise"] if strategic else None,
             account_owner_id=demo.user["kenji"] if strategic else None,
+            calendar_id=demo.calendar["24/7"] if strategic else None,  # bought round-the-clock cover
         )
         demo.org[key] = customers.create_organization(db, SYSTEM, org).id
         for lang in langs:
@@ -503,7 +559,11 @@ class _Work:
 def _tickets(demo: _Demo) -> None:
     rng = demo.rng
     start = demo.now - timedelta(days=DAYS)
-    times = sorted(start + timedelta(seconds=rng.uniform(0, DAYS * 86400 - 300)) for _ in range(TICKET_COUNT))
+    times = sorted(
+        start + timedelta(seconds=rng.uniform(0, DAYS * 86400 - 300)) for _ in range(TICKET_COUNT - LIVE)
+    )
+    # The newest few arrived in the last minutes: the L1 queue is live when the demo starts.
+    times += sorted(demo.now - timedelta(seconds=rng.uniform(60, 600)) for _ in range(LIVE))
     with_login = [p for p in demo.people if p.id in demo.logins]
     done = [
         _ticket(demo, rng.choice(with_login) if rng.random() < 0.15 else rng.choice(demo.people), created)
