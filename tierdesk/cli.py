@@ -95,7 +95,7 @@ def scheduler(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply migrations (creates the SQLite file under ./var if needed)."""
     from tierdesk.core.migrate import upgrade
 

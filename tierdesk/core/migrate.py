@@ -19,7 +19,7 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(url: str | None = None, connection: Connection | None = None, revision: str = "head") -> None:
+def upgrade(url: str | None = None, connection: Connection | None = None, revision: str = "heads") -> None:
     cfg = alembic_config(url)
     if connection is not None:
         cfg.attributes["connection"] = connection
