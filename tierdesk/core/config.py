@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     embedded_workers: bool = True
+    # Shared secret for POST /api/v1/engineering/webhook (HMAC-SHA256 of the body). Unset: the webhook is off.
+    engineering_webhook_secret: str | None = None
     sql_echo: bool = False
 
     @property

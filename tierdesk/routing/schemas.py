@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tierdesk.core.tags import clean_tags
 from tierdesk.routing.models import Stage
 
 
@@ -75,7 +76,6 @@ _KIND_WORDS = {
 PRIORITIES = ("urgent", "high", "normal", "low")
 Priority = Literal["urgent", "high", "normal", "low"]
 DEDICATED = "@dedicated"
-_TAG = re.compile(r"^[\w:.-]{1,60}$", re.UNICODE)  # the tickets domain's tag rule
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Position = Annotated[int, Field(ge=0, le=1_000_000)]
@@ -204,19 +204,6 @@ class Condition(BaseModel):
 
     def stored(self) -> dict[str, Any]:
         return {"field": self.field, "op": self.op.value, "value": self.value}
-
-
-def clean_tags(tags: list[str] | None) -> list[str] | None:
-    if tags is None:
-        return None
-    cleaned: list[str] = []
-    for tag in tags:
-        tag = tag.strip().lower()
-        if not _TAG.match(tag):
-            raise ValueError(f"tag '{tag[:60]}' may only hold letters, digits and _ : . - (at most 60)")
-        if tag not in cleaned:
-            cleaned.append(tag)
-    return cleaned
 
 
 class Actions(BaseModel):

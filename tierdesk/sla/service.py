@@ -298,26 +298,37 @@ def _start_time_in_tier(
         _pause(db, timer, now)
 
 
+def _start_target(
+    db: Session,
+    facts: TicketFacts,
+    metric: Metric,
+    policy: SlaPolicy | None,
+    targets: dict[str, SlaTarget],
+    now: datetime,
+) -> None:
+    """Start `metric` from the policy's target, if the policy has one."""
+    target = targets.get(metric.value)
+    if policy is None or target is None:
+        return
+    _start(
+        db,
+        facts.ticket_id,
+        metric,
+        target.minutes * 60,
+        target.warn_percent,
+        _calendar_for(facts, policy),
+        policy.id,
+        facts.tier_id,
+        now,
+    )
+
+
 def on_created(db: Session, facts: TicketFacts, now: datetime) -> None:
     """Start first response, resolution, periodic update and time-in-tier timers."""
     policy, targets = _policy_and_targets(db, facts)
-    calendar_id = _calendar_for(facts, policy)
     for metric in (Metric.first_response, Metric.resolution, Metric.periodic_update):
-        if metric == Metric.first_response and facts.first_responded:
-            continue
-        target = targets.get(metric.value)
-        if target is not None and policy is not None:
-            _start(
-                db,
-                facts.ticket_id,
-                metric,
-                target.minutes * 60,
-                target.warn_percent,
-                calendar_id,
-                policy.id,
-                facts.tier_id,
-                now,
-            )
+        if not (metric == Metric.first_response and facts.first_responded):
+            _start_target(db, facts, metric, policy, targets, now)
     _start_time_in_tier(db, facts, policy, targets, now)
     db.flush()
 
@@ -350,47 +361,27 @@ def on_status_changed(db: Session, facts: TicketFacts, old: str, new: str, now: 
 
 
 def on_public_reply(db: Session, facts: TicketFacts, by_customer: bool, now: datetime) -> None:
+    """A customer's reply (after a first response) starts next response; a staff reply
+    meets first/next response and restarts the periodic-update cadence."""
     timers = repo.open_timers(db, facts.ticket_id)
     if by_customer:
         if facts.first_responded and not any(t.metric == Metric.next_response.value for t in timers):
             policy, targets = _policy_and_targets(db, facts)
-            target = targets.get(Metric.next_response.value)
-            if policy is not None and target is not None:
-                _start(
-                    db,
-                    facts.ticket_id,
-                    Metric.next_response,
-                    target.minutes * 60,
-                    target.warn_percent,
-                    _calendar_for(facts, policy),
-                    policy.id,
-                    facts.tier_id,
-                    now,
-                )
+            _start_target(db, facts, Metric.next_response, policy, targets, now)
         db.flush()
         return
     restart_update = False
     for timer in timers:
-        if timer.metric in (Metric.first_response.value, Metric.next_response.value):
+        if timer.metric in (
+            Metric.first_response.value,
+            Metric.next_response.value,
+            Metric.periodic_update.value,
+        ):
             _met(db, timer, now)
-        elif timer.metric == Metric.periodic_update.value:
-            _met(db, timer, now)
-            restart_update = True
+            restart_update = restart_update or timer.metric == Metric.periodic_update.value
     if restart_update:
         policy, targets = _policy_and_targets(db, facts)
-        target = targets.get(Metric.periodic_update.value)
-        if policy is not None and target is not None:
-            _start(
-                db,
-                facts.ticket_id,
-                Metric.periodic_update,
-                target.minutes * 60,
-                target.warn_percent,
-                _calendar_for(facts, policy),
-                policy.id,
-                facts.tier_id,
-                now,
-            )
+        _start_target(db, facts, Metric.periodic_update, policy, targets, now)
     db.flush()
 
 

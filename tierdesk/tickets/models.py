@@ -98,6 +98,8 @@ class EventKind(StrEnum):
     de_escalated = "de_escalated"
     sla_warning = "sla_warning"
     sla_breached = "sla_breached"
+    engineering_fixed = "engineering_fixed"
+    fix_verified = "fix_verified"
 
 
 # Events a customer may see on their own ticket's timeline. Everything else (tier moves,

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from tierdesk.core.tags import clean_tags
 from tierdesk.tickets.models import (
     AuthorKind,
     Channel,
@@ -16,25 +16,9 @@ from tierdesk.tickets.models import (
     Status,
 )
 
-_TAG = re.compile(r"^[\w:.-]{1,60}$", re.UNICODE)
 Subject = Annotated[str, Field(min_length=1, max_length=250)]
 Body = Annotated[str, Field(min_length=1, max_length=100_000)]
 Category = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w .&/-]+$")]
-
-
-def _clean_tags(tags: list[str] | None) -> list[str] | None:
-    if tags is None:
-        return None
-    cleaned: list[str] = []
-    for tag in tags:
-        tag = tag.strip().lower()
-        if not _TAG.match(tag):
-            raise ValueError(f"tag '{tag[:60]}' may only hold letters, digits and _ : . - (at most 60)")
-        if tag not in cleaned:
-            cleaned.append(tag)
-    if len(cleaned) > 30:
-        raise ValueError("at most 30 tags per ticket")
-    return cleaned
 
 
 class Requester(BaseModel):
@@ -60,7 +44,7 @@ class TicketCreate(BaseModel):
     assignee_id: int | None = None
     tags: list[str] = Field(default_factory=list)
 
-    _tags = field_validator("tags")(_clean_tags)
+    _tags = field_validator("tags")(clean_tags)
 
     @model_validator(mode="after")
     def _one_requester(self) -> TicketCreate:
@@ -81,7 +65,7 @@ class TicketPatch(BaseModel):
     tags: list[str] | None = None
     reason: str | None = Field(default=None, max_length=1000, description="Why; recorded on every event.")
 
-    _tags = field_validator("tags")(_clean_tags)
+    _tags = field_validator("tags")(clean_tags)
 
 
 class TicketOut(BaseModel):
@@ -277,7 +261,7 @@ class ImportTicket(BaseModel):
     messages: list[ImportMessage] = Field(default_factory=list, max_length=2000)
     events: list[ImportEvent] = Field(default_factory=list, max_length=5000)
 
-    _tags = field_validator("tags")(_clean_tags)
+    _tags = field_validator("tags")(clean_tags)
 
     @model_validator(mode="after")
     def _times(self) -> ImportTicket:
