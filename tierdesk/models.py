@@ -3,6 +3,7 @@
 from tierdesk.accounts import models as accounts_models
 from tierdesk.core.db import Base
 from tierdesk.customers import models as customers_models
+from tierdesk.engineering import models as engineering_models
 from tierdesk.notifications import models as notifications_models
 from tierdesk.routing import models as routing_models
 from tierdesk.sla import models as sla_models
@@ -14,6 +15,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "customers_models",
+    "engineering_models",
     "metadata",
     "notifications_models",
     "routing_models",

@@ -24,6 +24,7 @@ from tierdesk.core.db import Database
 from tierdesk.core.logging import configure_logging
 from tierdesk.core.storage import FileStore
 from tierdesk.customers import api as customers_api
+from tierdesk.engineering import api as engineering_api
 from tierdesk.escalation import api as escalation_api
 from tierdesk.notifications import api as notifications_api
 from tierdesk.routing import api as routing_api
@@ -114,6 +115,7 @@ def create_app(
         accounts_api.router,
         notifications_api.router,
         routing_api.router,
+        engineering_api.router,
     ):
         app.include_router(router)
     app.include_router(accounts_pages.router)

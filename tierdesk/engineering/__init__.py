@@ -1,0 +1,1 @@
+"""Engineering bugs: tickets wait on engineering, L3 verifies the fix and answers everyone."""
