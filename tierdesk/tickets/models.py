@@ -72,6 +72,7 @@ class AuthorKind(StrEnum):
     customer = "customer"
     agent = "agent"
     system = "system"
+    vendor = "vendor"  # an L4 vendor's answer threaded back into the ticket
 
 
 class LinkKind(StrEnum):
@@ -100,6 +101,12 @@ class EventKind(StrEnum):
     sla_breached = "sla_breached"
     engineering_fixed = "engineering_fixed"
     fix_verified = "fix_verified"
+    vendor_escalated = "vendor_escalated"
+    vendor_replied = "vendor_replied"
+    swarm_started = "swarm_started"
+    swarm_joined = "swarm_joined"
+    swarm_left = "swarm_left"
+    swarm_closed = "swarm_closed"
 
 
 # Events a customer may see on their own ticket's timeline. Everything else (tier moves,
