@@ -9,6 +9,7 @@ from tierdesk.routing import models as routing_models
 from tierdesk.sla import models as sla_models
 from tierdesk.tickets import models as tickets_models
 from tierdesk.tiers import models as tiers_models
+from tierdesk.vendors import models as vendors_models
 
 metadata = Base.metadata
 
@@ -22,4 +23,5 @@ __all__ = [
     "sla_models",
     "tickets_models",
     "tiers_models",
+    "vendors_models",
 ]

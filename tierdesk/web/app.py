@@ -33,6 +33,7 @@ from tierdesk.tickets import api as tickets_api
 from tierdesk.tickets import service as tickets
 from tierdesk.tiers import api as tiers_api
 from tierdesk.tiers import service as tiers
+from tierdesk.vendors import api as vendors_api
 from tierdesk.web import errors, pages
 from tierdesk.web.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from tierdesk.web.paths import STATIC_DIR
@@ -116,6 +117,7 @@ def create_app(
         notifications_api.router,
         routing_api.router,
         engineering_api.router,
+        vendors_api.router,
     ):
         app.include_router(router)
     app.include_router(accounts_pages.router)
