@@ -7,6 +7,7 @@ from tierdesk.engineering import models as engineering_models
 from tierdesk.notifications import models as notifications_models
 from tierdesk.routing import models as routing_models
 from tierdesk.sla import models as sla_models
+from tierdesk.swarms import models as swarms_models
 from tierdesk.tickets import models as tickets_models
 from tierdesk.tiers import models as tiers_models
 from tierdesk.vendors import models as vendors_models
@@ -21,6 +22,7 @@ __all__ = [
     "notifications_models",
     "routing_models",
     "sla_models",
+    "swarms_models",
     "tickets_models",
     "tiers_models",
     "vendors_models",

@@ -20,6 +20,7 @@ from tierdesk.core.config import Settings
 from tierdesk.core.db import Database
 from tierdesk.core.logging import get_logger
 from tierdesk.sla import tasks as sla_tasks
+from tierdesk.swarms import tasks as swarms_tasks
 
 log = get_logger("tierdesk.worker")
 
@@ -38,6 +39,7 @@ WORKER_JOBS: tuple[Job, ...] = (
         300,
         lambda db, now, s: accounts_tasks.purge_login_failures(db, now, s.login_window_seconds),
     ),
+    Job("close_finished_swarms", 60, lambda db, now, s: swarms_tasks.close_finished_swarms(db, now)),
 )
 # `tierdesk scheduler`: time-driven rules. Several schedulers may run at once (claims are exclusive).
 SCHEDULER_JOBS: tuple[Job, ...] = (Job("sla_tick", 1.0, lambda db, now, s: sla_tasks.tick(db, now)),)

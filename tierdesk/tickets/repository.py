@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tierdesk.core.errors import InvalidInput
 from tierdesk.core.security import Actor
+from tierdesk.swarms.models import SwarmMember
 from tierdesk.tickets.models import (
     Attachment,
     Message,
@@ -34,8 +35,9 @@ def visibility(actor: Actor) -> ColumnElement[bool]:
 
     - admin: everything;
     - supervisor: everything but need-to-know teams they are not in;
-    - agent / specialist: tickets in their tiers, their teams, or assigned to them, minus
-      need-to-know teams they are not in;
+    - agent / specialist: tickets in their tiers, their teams, assigned to them, or whose
+      swarm they are in (invited and not left), minus need-to-know teams they are not in
+      (a swarm overrides tier scope, never need-to-know);
     - customer: tickets they asked for, plus their organization's if it shares tickets;
     - anonymous: nothing.
     """
@@ -51,7 +53,15 @@ def visibility(actor: Actor) -> ColumnElement[bool]:
     if actor.is_supervisor:
         return hidden
     if actor.is_staff:
-        scope: list[ColumnElement[bool]] = [Ticket.assignee_id == actor.user_id]
+        scope: list[ColumnElement[bool]] = [
+            Ticket.assignee_id == actor.user_id,
+            # One range of the partial index ix_swarm_members_active_user.
+            Ticket.id.in_(
+                select(SwarmMember.ticket_id).where(
+                    SwarmMember.user_id == actor.user_id, SwarmMember.left_at.is_(None)
+                )
+            ),
+        ]
         if actor.tier_ids:
             scope.append(Ticket.tier_id.in_(actor.tier_ids))
         if actor.team_ids:

@@ -29,6 +29,7 @@ from tierdesk.escalation import api as escalation_api
 from tierdesk.notifications import api as notifications_api
 from tierdesk.routing import api as routing_api
 from tierdesk.sla import api as sla_api
+from tierdesk.swarms import api as swarms_api
 from tierdesk.tickets import api as tickets_api
 from tierdesk.tickets import service as tickets
 from tierdesk.tiers import api as tiers_api
@@ -118,6 +119,7 @@ def create_app(
         routing_api.router,
         engineering_api.router,
         vendors_api.router,
+        swarms_api.router,
     ):
         app.include_router(router)
     app.include_router(accounts_pages.router)
