@@ -122,3 +122,16 @@ def test_agent_profile_holds_tiers_teams_skills_and_capacity(
         f"/api/v1/users/{hd.users['l1']}", json={"work": {"skills": {"juggling": 3}}}, headers=admin
     )
     assert bad.status_code == 422 and "juggling" in bad.json()["detail"]
+
+
+def test_an_escalation_path_down_or_sideways_is_refused_so_the_ladder_has_no_cycle(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    sup = h(db, hd.users["supervisor"], clock)
+    down = {"from_tier_id": hd.tiers["L2"], "to_tier_id": hd.tiers["L1"]}
+    r = client.post("/api/v1/escalation-paths", json=down, headers=sup)
+    assert r.status_code == 422 and "goes up the ladder" in r.json()["detail"]
+    assert r.json()["field"] == "to_tier_id"
+    up = {"from_tier_id": hd.tiers["L1"], "to_tier_id": hd.tiers["L2"]}
+    assert client.post("/api/v1/escalation-paths", json=up, headers=sup).status_code == 201

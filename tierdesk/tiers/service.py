@@ -102,6 +102,21 @@ def create_path(db: Session, actor: Actor, data: EscalationPathIn) -> Escalation
         raise InvalidInput(
             "An escalation path goes to exactly one place: set to_tier_id or to_team_id, not both."
         )
+    source = db.get(Tier, data.from_tier_id)
+    if source is None:
+        raise InvalidInput(f"Tier {data.from_tier_id} does not exist.", field="from_tier_id")
+    if data.to_tier_id is not None:
+        target = db.get(Tier, data.to_tier_id)
+        if target is None:
+            raise InvalidInput(f"Tier {data.to_tier_id} does not exist.", field="to_tier_id")
+        # Paths only go up the ladder, so they can never form a cycle; going down is
+        # de-escalation, which needs no path.
+        if target.level <= source.level:
+            raise InvalidInput(
+                f"An escalation path goes up the ladder: {target.key} (level {target.level}) is not above "
+                f"{source.key} (level {source.level}). De-escalation needs no path.",
+                field="to_tier_id",
+            )
     path = EscalationPath(
         from_tier_id=data.from_tier_id,
         to_tier_id=data.to_tier_id,
