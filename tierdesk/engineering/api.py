@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 
 from tierdesk.engineering import service
 from tierdesk.engineering.models import BugStatus
@@ -19,15 +19,10 @@ from tierdesk.engineering.schemas import (
     VerifyIn,
     WebhookOut,
 )
-from tierdesk.web.deps import DB, AppSettings, CurrentActor, Now, TxRoute
+from tierdesk.web.deps import DB, AppSettings, CurrentActor, Now, TxRoute, raw_body
 
 router = APIRouter(prefix="/api/v1/engineering", tags=["engineering"], route_class=TxRoute)
 Key = Annotated[str, "The tracker's key, e.g. ENG-231"]
-
-
-async def raw_body(request: Request) -> bytes:
-    # The signature covers the exact bytes sent, so the webhook reads the body itself.
-    return await request.body()
 
 
 @router.get("/bugs", summary="Engineering bugs, newest first")

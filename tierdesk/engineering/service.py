@@ -17,17 +17,15 @@ drives the SLA timers). Services flush, never commit: the request is one transac
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from tierdesk.accounts import service as accounts
 from tierdesk.core import crud
-from tierdesk.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
+from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tierdesk.core.security import SYSTEM, Actor, Scope, require_staff
+from tierdesk.core.webhooks import SIGNATURE_HEADER, parse_signed
 from tierdesk.engineering import repository as repo
 from tierdesk.engineering.models import TRANSITIONS, WAITING, BugStatus, EngineeringBug
 from tierdesk.engineering.schemas import (
@@ -47,16 +45,11 @@ from tierdesk.tickets.models import EventKind, LinkKind, Status, Ticket
 from tierdesk.tickets.schemas import LinkCreate, MessageCreate, TicketPatch
 from tierdesk.tiers import service as tiers
 
-SIGNATURE_HEADER = "X-Tierdesk-Signature"
+__all__ = ["SIGNATURE_HEADER"]
+
 EXPERT_LEVEL = 3  # the L3 tier of the ladder: experts who work with engineering
 # A ticket in one of these states is not put on hold when it is linked.
 _NOT_HELD = frozenset({Status.on_hold.value, Status.solved.value, Status.closed.value})
-
-
-class WebhookNotConfigured(DomainError):
-    status = 503
-    title = "Service unavailable"
-    type_slug = "webhook-not-configured"
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -282,43 +275,13 @@ def update_bug(db: Session, actor: Actor, key: str, patch: BugPatch, now: dateti
     return _detail(db, actor, bug)
 
 
-def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    """`header` is "sha256=<hex of HMAC-SHA256(secret, body)>" (GitHub's format)."""
-    if not header:
-        return False
-    scheme, _, given = header.strip().partition("=")
-    if scheme.lower() != "sha256" or not given:
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), given.strip().lower().encode("utf-8", "replace"))
-
-
 def receive_webhook(
     db: Session, secret: str | None, body: bytes, signature: str | None, now: datetime
 ) -> WebhookOut:
     """A tracker reports a bug's status. The signature is checked over the raw body before
     anything is parsed; the change is made as the system. Repeating a status changes nothing
     (trackers retry), so a delivery may safely arrive twice."""
-    if not secret:
-        raise WebhookNotConfigured(
-            "The engineering webhook is not configured: set TIERDESK_ENGINEERING_WEBHOOK_SECRET."
-        )
-    if not signature_ok(secret, body, signature):
-        raise Unauthorized(
-            f"Missing or wrong {SIGNATURE_HEADER} header: send sha256=<hex HMAC-SHA256 of the body>."
-        )
-    try:
-        data = WebhookIn.model_validate_json(body)
-    except ValidationError as exc:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in e["loc"]) or "body",
-                "message": e["msg"].removeprefix("Value error, "),
-            }
-            for e in exc.errors()
-        ]
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        raise InvalidInput(f"Some fields need fixing. {summary}", errors=errors) from exc
+    data = parse_signed(secret, body, signature, WebhookIn, "engineering")
     bug = _bug(db, data.key, for_update=True)
     if data.status == BugStatus.fixed and bug.status == BugStatus.verified.value:
         # A late or repeated "fixed" after support verified the fix: already true.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header
 
 from tierdesk.tickets import service as tickets
 from tierdesk.vendors import service
@@ -18,14 +18,9 @@ from tierdesk.vendors.schemas import (
     VendorPerformanceOut,
     VendorReplyIn,
 )
-from tierdesk.web.deps import DB, AppSettings, CurrentActor, Now, TxRoute
+from tierdesk.web.deps import DB, AppSettings, CurrentActor, Now, TxRoute, raw_body
 
 router = APIRouter(prefix="/api/v1", tags=["vendors"], route_class=TxRoute)
-
-
-async def raw_body(request: Request) -> bytes:
-    # The signature covers the exact bytes sent, so the webhook reads the body itself.
-    return await request.body()
 
 
 # --- the directory ---------------------------------------------------------------------------------

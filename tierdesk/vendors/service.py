@@ -21,13 +21,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from statistics import median
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
-from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tierdesk.core.security import SYSTEM, Actor, Scope, require_staff, require_supervisor
-from tierdesk.engineering.service import SIGNATURE_HEADER, WebhookNotConfigured, signature_ok
+from tierdesk.core.webhooks import SIGNATURE_HEADER, parse_signed
 from tierdesk.sla.calendar import BusinessCalendar, add_business_time, business_time_between
 from tierdesk.tickets import service as tickets
 from tierdesk.tickets.models import EventKind, MessageKind
@@ -294,26 +293,7 @@ def receive_webhook(
 ) -> VendorCaseOut:
     """A vendor's system sends its answer. Signed like the engineering webhook (same secret,
     HMAC-SHA256 of the raw body); the answer is threaded in as the system."""
-    if not secret:
-        raise WebhookNotConfigured(
-            "The vendor webhook is not configured: set TIERDESK_ENGINEERING_WEBHOOK_SECRET."
-        )
-    if not signature_ok(secret, body, signature):
-        raise Unauthorized(
-            f"Missing or wrong {SIGNATURE_HEADER} header: send sha256=<hex HMAC-SHA256 of the body>."
-        )
-    try:
-        data = VendorWebhookIn.model_validate_json(body)
-    except ValidationError as exc:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in e["loc"]) or "body",
-                "message": e["msg"].removeprefix("Value error, "),
-            }
-            for e in exc.errors()
-        ]
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        raise InvalidInput(f"Some fields need fixing. {summary}", errors=errors) from exc
+    data = parse_signed(secret, body, signature, VendorWebhookIn, "vendor")
     vendor = repo.vendor_by_key(db, data.vendor_key)
     case = None if vendor is None else repo.case_by_reference(db, vendor.id, data.reference, for_update=True)
     if case is None:

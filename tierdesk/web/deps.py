@@ -87,6 +87,11 @@ def get_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Acto
     return actor
 
 
+async def raw_body(request: Request) -> bytes:
+    """The exact bytes sent: signed webhooks verify their signature over them."""
+    return await request.body()
+
+
 DB = Annotated[Session, Depends(get_db)]
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 Now = Annotated[datetime, Depends(get_now)]
