@@ -224,11 +224,6 @@ def user_by_email(db: Session, email: str) -> User | None:
     return repo.user_by_email(db, email)
 
 
-def set_password(db: Session, user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
-    db.flush()
-
-
 def create_user_unchecked(db: Session, data: UserIn) -> UserOut:
     """For the CLI and demo seed, which act as the system administrator."""
     return create_user(db, SYSTEM, data)

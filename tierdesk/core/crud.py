@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,13 +23,6 @@ def get_or_404(db: Session, model: type[M], pk: Any, what: str) -> M:
     obj = db.get(model, pk)
     if obj is None:
         raise NotFound(f"{what} {pk} does not exist.")
-    return obj
-
-
-def first_or_404(db: Session, stmt: Select[M], what: str) -> M:
-    obj = db.scalars(stmt.limit(1)).first()
-    if obj is None:
-        raise NotFound(f"{what} does not exist or you may not see it.")
     return obj
 
 
@@ -79,15 +71,3 @@ def create_from(db: Session, model: type[M], data: BaseModel, what: str, **extra
 def delete_or_conflict(db: Session, obj: Base, what: str) -> None:
     db.delete(obj)
     flush_or_conflict(db, what)
-
-
-def all_of(db: Session, stmt: Select[M]) -> list[M]:
-    return list(db.scalars(stmt))
-
-
-def by_ids(db: Session, model: type[M], ids: Iterable[int]) -> list[M]:
-    ids = list(ids)
-    if not ids:
-        return []
-    pk = model.__mapper__.primary_key[0]
-    return list(db.scalars(select(model).where(pk.in_(ids))))

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, delete, false, insert, or_, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, delete, false, insert, or_, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -242,7 +242,3 @@ def counters(db: Session) -> list[tuple[str, int, int]]:
         (s, t, c)
         for s, t, c in db.execute(select(TicketCounter.status, TicketCounter.tier_id, TicketCounter.count))
     ]
-
-
-def touch(db: Session, ticket_id: int, now: datetime) -> None:
-    db.execute(update(Ticket).where(Ticket.id == ticket_id).values(updated_at=now))

@@ -219,10 +219,6 @@ def team_by_key(db: Session, key: str) -> Team | None:
     return repo.team_by_key(db, key)
 
 
-def all_teams(db: Session) -> list[Team]:
-    return repo.teams(db)
-
-
 # --- skills ---------------------------------------------------------------------------------
 def list_skills(db: Session, actor: Actor) -> list[Skill]:
     require_staff(actor)
