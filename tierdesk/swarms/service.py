@@ -201,6 +201,23 @@ def invite(db: Session, actor: Actor, ticket_id: int, user_ids: list[int], now: 
     return _out(db, actor, ticket, swarm)
 
 
+def _mark_joined(
+    db: Session, actor: Actor, ticket_id: int, swarm_id: int, m: SwarmMember, now: datetime
+) -> None:
+    """First time an invitee joins (or posts): stamp it and record swarm_joined once."""
+    if m.joined_at is not None:
+        return
+    m.joined_at = now
+    tickets.record_event(
+        db,
+        actor,
+        ticket_id,
+        EventKind.swarm_joined,
+        now,
+        data={"swarm_id": swarm_id, "invited_by_user_id": m.invited_by_user_id},
+    )
+
+
 def join(db: Session, actor: Actor, ticket_id: int, now: datetime) -> SwarmOut:
     _require_write(actor)
     ticket = _ticket(db, actor, ticket_id)
@@ -208,16 +225,7 @@ def join(db: Session, actor: Actor, ticket_id: int, now: datetime) -> SwarmOut:
     m = repo.member(db, swarm.id, actor.user_id) if actor.user_id is not None else None
     if m is None or m.left_at is not None:
         raise Forbidden(f"You are not invited to T-{ticket.id}'s swarm; ask its owner to invite you.")
-    if m.joined_at is None:
-        m.joined_at = now
-        tickets.record_event(
-            db,
-            actor,
-            ticket.id,
-            EventKind.swarm_joined,
-            now,
-            data={"swarm_id": swarm.id, "invited_by_user_id": m.invited_by_user_id},
-        )
+    _mark_joined(db, actor, ticket.id, swarm.id, m, now)
     db.flush()
     return _out(db, actor, ticket, swarm)
 
@@ -252,17 +260,8 @@ def add_post(db: Session, actor: Actor, ticket_id: int, body: str, now: datetime
     if not _in_thread(db, swarm, actor):
         raise Forbidden(f"Only the owner and the members of T-{ticket.id}'s swarm may post in its thread.")
     m = repo.member(db, swarm.id, actor.user_id) if actor.user_id is not None else None
-    if m is not None and m.joined_at is None:
-        # Answering is joining.
-        m.joined_at = now
-        tickets.record_event(
-            db,
-            actor,
-            ticket.id,
-            EventKind.swarm_joined,
-            now,
-            data={"swarm_id": swarm.id, "invited_by_user_id": m.invited_by_user_id},
-        )
+    if m is not None:
+        _mark_joined(db, actor, ticket.id, swarm.id, m, now)  # answering is joining
     post = SwarmPost(swarm_id=swarm.id, author_user_id=actor.user_id, body=body, created_at=now)
     db.add(post)
     db.flush()
