@@ -4,6 +4,7 @@ from tierdesk.accounts import models as accounts_models
 from tierdesk.core.db import Base
 from tierdesk.customers import models as customers_models
 from tierdesk.engineering import models as engineering_models
+from tierdesk.kb import models as kb_models
 from tierdesk.notifications import models as notifications_models
 from tierdesk.routing import models as routing_models
 from tierdesk.sla import models as sla_models
@@ -18,6 +19,7 @@ __all__ = [
     "accounts_models",
     "customers_models",
     "engineering_models",
+    "kb_models",
     "metadata",
     "notifications_models",
     "routing_models",
