@@ -133,6 +133,61 @@ def seed_demo(
     console.print(f"Every demo login uses the password [bold]{seed.DEMO_PASSWORD}[/].")
 
 
+@seed_app.command("bulk")
+def seed_bulk(
+    tickets: Annotated[int, typer.Option(min=1, max=10_000_000, help="How many tickets to add")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data)")] = 7,
+    days: Annotated[int, typer.Option(min=1, help="Spread creation times over this many days")] = 365,
+    batch: Annotated[int, typer.Option(min=100, help="Tickets per transaction")] = 50_000,
+    customers: Annotated[
+        int | None, typer.Option(min=0, help="Customers to create (default: one per 20 tickets)")
+    ] = None,
+) -> None:
+    """Add N tickets fast, with their events, replies, tags and counters, for benchmarks.
+    Loads the demo first when the database is empty (tickets need tiers and agents)."""
+    from tierdesk.demo import bulk
+    from tierdesk.demo import seed as demo
+
+    database = _database()
+    now = datetime.now(UTC)
+    with database.session(write=True) as db:
+        if demo.load_demo(db, now, only_if_empty=True) is not None:
+            console.print("empty database: loaded the demo first (logins as in `tierdesk seed demo`)")
+        db.commit()
+    if database.is_sqlite:
+        bulk.use_bulk_pragmas(database.engine)
+    with database.session(write=True) as db:
+        try:
+            result = bulk.load(
+                db,
+                tickets,
+                now,
+                seed=seed,
+                days=days,
+                batch=batch,
+                customers=customers,
+                commit=db.commit,
+                progress=lambda done: console.print(f"  {done:,} tickets", highlight=False),
+            )
+        except bulk.NoTiers as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
+        started = datetime.now(UTC)
+        bulk.analyze(db)
+        db.commit()
+        analyzed = (datetime.now(UTC) - started).total_seconds()
+    database.dispose()  # the pool's connections carry the bulk pragmas: do not reuse them
+    console.print(
+        f"[green]added {result.tickets:,} tickets[/] (T-{result.first_id} .. T-{result.last_id}) "
+        f"in {result.seconds:.1f} s = {result.per_second:,.0f} tickets/s; "
+        f"{result.events:,} events, {result.messages:,} messages, {result.tags:,} tags, "
+        f"{result.customers:,} customers in {result.organizations:,} organizations; "
+        f"(indexes rebuilt in {result.index_seconds:.1f} s of that); ANALYZE {analyzed:.1f} s",
+        highlight=False,
+    )
+    console.print("  by status: " + ", ".join(f"{s} {n:,}" for s, n in result.statuses.most_common()))
+
+
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(prompt=True)],

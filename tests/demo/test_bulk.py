@@ -1,0 +1,163 @@
+"""`tierdesk seed bulk`: fast bulk tickets that look exactly like tickets the services made."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import pairwise
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session
+
+from tests import factories as f
+from tierdesk.core.clock import FrozenClock
+from tierdesk.core.security import SYSTEM
+from tierdesk.customers.models import Customer
+from tierdesk.demo import bulk
+from tierdesk.tickets import service as tickets
+from tierdesk.tickets.models import TRANSITIONS, Message, Status, Ticket, TicketEvent, TicketTag
+from tierdesk.tickets.schemas import TicketCreate
+from tierdesk.tickets.service import TicketFilter
+
+
+def _status_path(events: list[TicketEvent]) -> list[str]:
+    created = next(e for e in events if e.kind == "created")
+    assert created.data is not None
+    path = [created.data["status"]]
+    for e in events:
+        if e.kind == "field_changed" and e.field == "status":
+            assert e.old == path[-1], "each status event starts where the previous one ended"
+            path.append(str(e.new))
+    return path
+
+
+def test_bulk_load_writes_tickets_with_creation_events_and_matching_counters(
+    db: Session, clock: FrozenClock
+) -> None:
+    f.helpdesk(db)
+
+    result = bulk.load(db, 300, clock.now(), seed=3)
+
+    rows = list(db.scalars(select(Ticket).where(Ticket.source == "bulk").order_by(Ticket.id)))
+    assert len(rows) == result.tickets == 300
+    assert [t.id for t in rows] == list(range(result.first_id, result.last_id + 1))
+    created = db.scalar(select(func.count()).select_from(TicketEvent).where(TicketEvent.kind == "created"))
+    assert created == 300
+    counted = Counter((t.status, t.tier_id or 0) for t in rows)
+    assert {(s, tier): n for s, tier, n in tickets.status_counts(db) if n} == dict(counted)
+    assert db.scalar(select(func.count()).select_from(TicketEvent)) == result.events
+    assert db.scalar(select(func.count()).select_from(Message)) == result.messages
+
+
+def test_bulk_tickets_have_a_realistic_mix_of_statuses_tiers_languages_and_customers(
+    db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+
+    bulk.load(db, 600, clock.now(), seed=5, customers=40)
+
+    rows = list(db.scalars(select(Ticket).where(Ticket.source == "bulk")))
+    assert {t.status for t in rows} >= {"new", "open", "solved", "closed"}
+    assert {t.language for t in rows} == {"en", "zh", "ja", "it"}
+    assert {t.tier_id for t in rows} >= {hd.tiers["L1"], hd.tiers["L2"], hd.tiers["L3"]}
+    assert hd.tiers["L0"] not in {t.tier_id for t in rows}, "self-service holds no tickets"
+    assert {t.priority for t in rows} == {"urgent", "high", "normal", "low"}
+    assert len({t.requester_id for t in rows}) > 20
+    assert any(t.organization_id for t in rows) and any(t.organization_id is None for t in rows)
+    assert db.scalar(select(func.count()).select_from(Customer)) >= 40
+    japanese = [t for t in rows if t.language == "ja"]
+    assert any(any("\u3040" <= ch <= "\u30ff" for ch in t.subject) for t in japanese)
+    # Tickets that were worked on carry the agent's reply; open-ended ones are the newest.
+    closed = [t for t in rows if t.status == "closed"]
+    assert all(t.first_responded_at and t.solved_at and t.closed_at for t in closed)
+    assert all(t.updated_at >= t.created_at for t in rows)
+
+
+def test_every_bulk_status_history_follows_the_allowed_transitions(db: Session, clock: FrozenClock) -> None:
+    f.helpdesk(db)
+    result = bulk.load(db, 200, clock.now(), seed=11)
+
+    events = list(
+        db.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id.between(result.first_id, result.last_id))
+            .order_by(TicketEvent.ticket_id, TicketEvent.id)
+        )
+    )
+    by_ticket: dict[int, list[TicketEvent]] = {}
+    for e in events:
+        by_ticket.setdefault(e.ticket_id, []).append(e)
+    statuses = {i: s for i, s in db.execute(select(Ticket.id, Ticket.status).where(Ticket.source == "bulk"))}
+    assert set(by_ticket) == set(statuses)
+    for ticket_id, evs in by_ticket.items():
+        path = _status_path(evs)
+        assert path[-1] == statuses[ticket_id]
+        for old, new in pairwise(path):
+            assert Status(new) in TRANSITIONS[Status(old)], (ticket_id, path)
+        if path[-1] != "new":
+            assert [e.kind for e in evs][1:3] == ["public_reply", "first_response"]
+
+
+def test_tags_are_stored_in_both_places(db: Session, clock: FrozenClock) -> None:
+    f.helpdesk(db)
+    result = bulk.load(db, 200, clock.now(), seed=2)
+
+    pairs = {(tag, i) for tag, i in db.execute(select(TicketTag.tag, TicketTag.ticket_id))}
+    from_json = {(tag, t.id) for t in db.scalars(select(Ticket)) for tag in t.tags}
+    assert pairs == from_json
+    assert len(pairs) == result.tags > 0
+
+
+def test_ticket_numbers_continue_after_a_bulk_load(db: Session, clock: FrozenClock) -> None:
+    hd = f.helpdesk(db)
+    admin = f.actor(db, hd.users["admin"])
+    before = f.ticket(db, admin, clock.now(), requester_id=hd.customers["carol"])
+
+    result = bulk.load(db, 50, clock.now(), seed=1)
+    after = tickets.create_ticket(
+        db, admin, TicketCreate(subject="After the load", requester_id=hd.customers["carol"]), clock.now()
+    )
+
+    assert result.first_id == before.id + 1
+    assert after.id == result.last_id + 1
+    second = bulk.load(db, 10, clock.now(), seed=1)
+    assert second.first_id == after.id + 1
+
+
+def test_bulk_tickets_show_up_in_the_queue_list_newest_first(db: Session, clock: FrozenClock) -> None:
+    hd = f.helpdesk(db)
+    bulk.load(db, 400, clock.now(), seed=9)
+
+    flt = TicketFilter(status=["open"], tier_id=hd.tiers["L1"])
+    page, _ = tickets.list_tickets(db, SYSTEM, flt, "-created_at", None, 25)
+
+    assert page and all(t.status == "open" and t.tier_id == hd.tiers["L1"] for t in page)
+    created = [t.created_at for t in page]
+    assert created == sorted(created, reverse=True)
+    assert all(t.created_at <= clock.now() for t in page)
+
+
+def test_bulk_load_refuses_a_database_without_tiers(db: Session, clock: FrozenClock) -> None:
+    try:
+        bulk.load(db, 10, clock.now())
+    except bulk.NoTiers as exc:
+        assert "seed demo" in str(exc)
+    else:
+        raise AssertionError("expected NoTiers")
+
+
+def test_a_load_that_rebuilds_the_indexes_leaves_every_index_in_place(
+    db: Session, clock: FrozenClock
+) -> None:
+    f.helpdesk(db)
+
+    def indexes() -> set[str]:
+        found = set()
+        for table in bulk.INDEXED_TABLES:
+            found |= {str(ix["name"]) for ix in inspect(db.connection()).get_indexes(table)}
+        return found
+
+    before = indexes()
+    bulk.load(db, 100, clock.now(), rebuild_indexes=True)
+
+    assert "ix_tickets_tier_status_created" in before
+    assert indexes() == before

@@ -1,0 +1,541 @@
+"""Bulk data for benchmarks: `tierdesk seed bulk --tickets N`.
+
+Fills a database with N tickets fast (tens of thousands per second) on top of the
+reference data that is already there (tiers, teams, agents: `tierdesk seed demo` provides
+them). Each ticket comes with what the services would have written for it:
+
+- its `created` event (and, for tickets that were worked on, the agent's first public
+  reply with its `public_reply` and `first_response` events and every status change as a
+  `field_changed` event, in an order `TICKETS.TRANSITIONS` allows);
+- its tags, both in `tickets.tags` and in `ticket_tags`;
+- the `ticket_counters` upserted by the same amounts, so the counters match the table.
+
+The mix is deterministic for a given seed and looks like a year of a real desk: newer
+tickets are mostly open, older ones mostly closed; tiers weighted towards L1; subjects and
+replies in en/zh/ja/it from the demo's templates, matching each customer's language; bulk
+organizations and customers are created alongside (about one customer per 20 tickets).
+
+Bulk tickets carry no SLA timers (the SLA sweep has its own bench, `bench/sla_sweep.py`).
+
+How it is fast: rows are built as tuples and written with one driver-level executemany per
+table and batch (SQLite) or COPY (PostgreSQL), ids are assigned here so that events and
+messages can reference tickets without a round trip, and the caller commits once per batch.
+Ticket ids continue after the highest number ever handed out (SQLite's `sqlite_sequence`,
+PostgreSQL's sequence), and the sequences are advanced afterwards, so tickets created
+later through the API continue the numbering.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from bisect import bisect
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import accumulate
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tierdesk.accounts.models import User
+from tierdesk.customers.models import Customer
+from tierdesk.demo.seed import REPLIES, TEMPLATES
+from tierdesk.tickets.models import AuthorKind, EventKind, MessageKind, TicketCounter
+from tierdesk.tiers.models import AgentTier, Team, Tier
+
+DEFAULT_BATCH = 50_000
+STAFF_ROLES = ("agent", "specialist", "supervisor", "admin")
+
+# Weights. A ticket created in the last `RECENT` share of the period is likely still being
+# worked on; older ones are mostly solved or closed.
+RECENT = 0.04
+STATUS_RECENT = {"new": 25, "open": 35, "pending": 15, "on_hold": 5, "solved": 15, "closed": 5}
+STATUS_OLDER = {"new": 1, "open": 6, "pending": 3, "on_hold": 2, "solved": 13, "closed": 75}
+PRIORITIES = {"urgent": 3, "high": 15, "normal": 62, "low": 20}
+CHANNELS = {"email": 40, "web": 30, "chat": 15, "api": 5, "phone": 5, "widget": 5}
+LANGUAGES = {"en": 55, "zh": 15, "ja": 15, "it": 15}
+CATEGORIES = {
+    "how-to": 22, "login": 20, "billing": 16, "bug": 14, "refund": 12, "outage": 4,
+    "compliance": 3, "fraud": 3, None: 6,
+}  # fmt: skip
+TIER_LEVEL_WEIGHTS = {1: 60, 2: 25, 3: 12, 4: 3}  # L0 is self-service: no tickets wait there
+TEAM_FOR_CATEGORY = {"billing": "billing", "refund": "billing", "fraud": "fraud", "compliance": "compliance"}
+TAGS = ["mobile", "ios", "android", "invoice", "sso", "api", "card", "eu", "returning-customer", "vip"]
+TAGGED_SHARE = 0.3
+TIMEZONES = {"en": "Europe/London", "zh": "Asia/Shanghai", "ja": "Asia/Tokyo", "it": "Europe/Rome"}
+
+
+@dataclass
+class BulkResult:
+    tickets: int = 0
+    first_id: int = 0
+    last_id: int = 0
+    events: int = 0
+    messages: int = 0
+    tags: int = 0
+    organizations: int = 0
+    customers: int = 0
+    seconds: float = 0.0
+    index_seconds: float = 0.0  # part of `seconds` spent recreating indexes
+    statuses: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def per_second(self) -> float:
+        return self.tickets / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class _Refs:
+    tiers: list[int]  # enabled, non-self-service tiers (L1..)
+    tier_weights: list[int]
+    agents_by_tier: dict[int, list[int]]
+    teams: dict[str, int]
+    customers: list[tuple[int, int | None, str]]  # id, organization id, language
+
+
+class NoTiers(Exception):
+    """The database has no tiers yet: load the demo (or create tiers) first."""
+
+
+# --- helpers ---------------------------------------------------------------------------------
+class _Pick:
+    """Weighted choice with one random() and a bisect (random.choices is 3x slower per call)."""
+
+    def __init__(self, weights: dict[Any, int] | Sequence[tuple[Any, int]]) -> None:
+        items = list(weights.items()) if isinstance(weights, dict) else list(weights)
+        self.values = [v for v, _ in items]
+        self.cum = list(accumulate(w for _, w in items))
+        self.total = self.cum[-1]
+
+    def __call__(self, rnd: random.Random) -> Any:
+        return self.values[bisect(self.cum, rnd.random() * self.total)]
+
+
+class _Writer:
+    """Writes tuples in one statement per table and batch: executemany on SQLite (bypassing
+    SQLAlchemy's per-row type processing, which would cost more than the insert itself),
+    COPY on PostgreSQL."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pg = conn.dialect.name == "postgresql"
+
+    def flag(self, value: bool) -> Any:
+        return value if self.pg else int(value)
+
+    def write(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        cols = ", ".join(columns)
+        if self.pg:
+            raw = self.conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in columns)
+            self.conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+
+    def drop_indexes(self, tables: Sequence[str]) -> list[tuple[str, str]]:
+        """Drop the secondary indexes of `tables` (not those behind primary keys or unique
+        constraints) and return (name, DDL) to recreate them exactly as they were."""
+        if self.pg:
+            rows = self.conn.execute(
+                text(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND tablename = ANY(:t) AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+                ),
+                {"t": list(tables)},
+            ).all()
+        else:
+            rows = self.conn.execute(
+                text(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                    "AND tbl_name IN (" + ", ".join(f"'{t}'" for t in tables) + ")"
+                )
+            ).all()
+        for name, _ in rows:
+            self.conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        return [(str(name), str(ddl)) for name, ddl in rows]
+
+    def create_indexes(self, indexes: list[tuple[str, str]]) -> None:
+        for _, ddl in indexes:
+            self.conn.exec_driver_sql(ddl)
+
+    def next_id(self, table: str, never_reused: bool = False) -> int:
+        """The first free id. For tables whose numbers are never reused (tickets), also past
+        the highest id SQLite's sqlite_sequence / PostgreSQL's sequence ever handed out."""
+        highest = int(self.conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one())
+        if self.pg:
+            seq = self.conn.execute(text(f"SELECT pg_get_serial_sequence('{table}', 'id')")).scalar_one()
+            last, called = self.conn.execute(text(f"SELECT last_value, is_called FROM {seq}")).one()
+            highest = max(highest, int(last) if called else int(last) - 1)
+        elif never_reused:
+            seq = self.conn.execute(
+                text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table}
+            ).scalar()
+            highest = max(highest, int(seq or 0))
+        return highest + 1
+
+    def advance(self, table: str, last_id: int) -> None:
+        """Make the next id the database hands out follow `last_id` (SQLite's AUTOINCREMENT
+        already tracks explicit ids; PostgreSQL's sequence does not)."""
+        if self.pg:
+            self.conn.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST(:v, 1))"),
+                {"v": last_id},
+            )
+
+
+def use_bulk_pragmas(engine: Engine) -> None:
+    """Make every new SQLite connection of `engine` trade durability for speed while loading:
+    a crash mid-load may lose the last batches (the load is repeatable), never corrupt the
+    file. Dispose of the engine afterwards so the pool does not keep these connections."""
+    engine.dispose()
+
+    @event.listens_for(engine, "connect")
+    def _bulk(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        for pragma in ("synchronous=OFF", "cache_size=-262144", "temp_store=MEMORY"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+
+# --- reference data ----------------------------------------------------------------------------
+def _references(db: Session, rnd: random.Random, w: _Writer, customers_wanted: int, now: datetime) -> _Refs:
+    tiers = [
+        (t.id, t.level)
+        for t in db.execute(
+            select(Tier.id, Tier.level)
+            .where(Tier.enabled.is_(True), Tier.self_service.is_(False))
+            .order_by(Tier.level)
+        )
+    ]
+    if not tiers:
+        raise NoTiers("There are no tiers to put tickets in. Run `tierdesk seed demo` first.")
+    agents: dict[int, list[int]] = {tid: [] for tid, _ in tiers}
+    for uid, tid in db.execute(
+        select(AgentTier.user_id, AgentTier.tier_id)
+        .join(User, User.id == AgentTier.user_id)
+        .where(User.is_active.is_(True), User.role.in_(STAFF_ROLES))
+        .order_by(AgentTier.user_id)
+    ):
+        if tid in agents:
+            agents[tid].append(uid)
+    teams = {key: tid for tid, key in db.execute(select(Team.id, Team.key))}
+    existing = [
+        (cid, oid, lang)
+        for cid, oid, lang in db.execute(
+            select(Customer.id, Customer.organization_id, Customer.language).order_by(Customer.id)
+        )
+    ]
+    return _Refs(
+        tiers=[tid for tid, _ in tiers],
+        tier_weights=[TIER_LEVEL_WEIGHTS.get(level, 2) for _, level in tiers],
+        agents_by_tier=agents,
+        teams=teams,
+        customers=existing + _bulk_customers(db, rnd, w, customers_wanted, now),
+    )
+
+
+def _bulk_customers(
+    db: Session, rnd: random.Random, w: _Writer, wanted: int, now: datetime
+) -> list[tuple[int, int | None, str]]:
+    """About one organization per 25 customers; 60% of customers belong to one."""
+    if wanted <= 0:
+        return []
+    org_first = w.next_id("organizations")
+    cust_first = w.next_id("customers")
+    tag = f"b{cust_first}"  # unique per run, so names and e-mails never collide with earlier loads
+    n_orgs = max(1, wanted // 25)
+    segments = _Pick({"smb": 60, "mid_market": 30, "enterprise": 10})
+    plans = {"smb": "starter", "mid_market": "business", "enterprise": "enterprise"}
+    org_rows, org_langs = [], []
+    naive_now = now.astimezone(UTC).replace(tzinfo=None)
+    created: Any = naive_now if w.pg else naive_now.isoformat(" ", "microseconds")
+    for k in range(n_orgs):
+        segment = segments(rnd)
+        lang = _Pick(LANGUAGES)(rnd)
+        org_langs.append(lang)
+        org_rows.append(
+            (org_first + k, f"Bulk Org {tag}-{k}", f"org{k}.{tag}.example.com", plans[segment], segment,
+             w.flag(segment == "enterprise" and k % 7 == 0), w.flag(k % 3 == 0), "{}", "", created)
+        )  # fmt: skip
+    w.write(
+        "organizations",
+        (
+            "id",
+            "name",
+            "domain",
+            "plan",
+            "segment",
+            "strategic",
+            "shared_tickets",
+            "flags",
+            "notes",
+            "created_at",
+        ),
+        org_rows,
+    )
+    pick_lang = _Pick(LANGUAGES)
+    rows: list[tuple[Any, ...]] = []
+    out: list[tuple[int, int | None, str]] = []
+    for k in range(wanted):
+        cid = cust_first + k
+        oid: int | None
+        if rnd.random() < 0.6:
+            o = rnd.randrange(n_orgs)
+            oid = org_first + o
+            lang = org_langs[o] if rnd.random() < 0.8 else pick_lang(rnd)
+        else:
+            oid, lang = None, pick_lang(rnd)
+        rows.append(
+            (cid, f"Customer {tag}-{k}", f"c{k}.{tag}@bulk.example.com", oid, lang, TIMEZONES[lang],
+             w.flag(k % 50 == 0), "{}", created)
+        )  # fmt: skip
+        out.append((cid, oid, lang))
+    w.write(
+        "customers",
+        ("id", "name", "email", "organization_id", "language", "timezone", "vip", "flags", "created_at"),
+        rows,
+    )
+    w.advance("organizations", org_first + n_orgs - 1)
+    w.advance("customers", cust_first + wanted - 1)
+    return out
+
+
+# --- the load ----------------------------------------------------------------------------------
+TICKET_COLUMNS = (
+    "id", "subject", "description", "status", "priority", "category", "channel", "language",
+    "requester_id", "organization_id", "tier_id", "team_id", "assignee_id", "tags", "reopen_count",
+    "source", "created_at", "updated_at", "first_responded_at", "solved_at", "closed_at",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "ticket_id", "at", "actor_kind", "actor_user_id", "actor_customer_id", "kind", "field", "old", "new",
+    "reason", "data",
+)  # fmt: skip
+MESSAGE_COLUMNS = (
+    "id", "ticket_id", "kind", "author_kind", "author_user_id", "author_customer_id", "body", "created_at",
+)  # fmt: skip
+
+
+EPOCH = datetime(1970, 1, 1)  # naive UTC: rows are built from naive datetimes (no tz math per row)
+INDEXED_TABLES = ("tickets", "ticket_events", "messages", "ticket_tags")
+REBUILD_INDEXES_FROM = 50_000
+
+
+def load(
+    db: Session,
+    tickets: int,
+    now: datetime,
+    *,
+    seed: int = 7,
+    days: int = 365,
+    batch: int = DEFAULT_BATCH,
+    customers: int | None = None,
+    rebuild_indexes: bool | None = None,
+    commit: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BulkResult:
+    """Add `tickets` tickets created over the `days` before `now`, with their events,
+    messages, tags and counters. Writes in batches of `batch` tickets and calls `commit`
+    after each (pass None to leave the whole load in the caller's transaction).
+
+    `rebuild_indexes` drops the secondary indexes of the ticket tables before loading and
+    recreates them from their stored DDL afterwards (even when the load fails), which is
+    several times faster than maintaining them row by row. By default (None) it does so
+    when `commit` is given, at least REBUILD_INDEXES_FROM tickets are loaded and the load
+    is at least as big as the table."""
+    started = time.perf_counter()
+    rnd = random.Random(seed)
+    w = _Writer(db.connection())
+    wanted = customers if customers is not None else max(50, tickets // 20)
+    refs = _references(db, rnd, w, wanted, now)
+    result = BulkResult(customers=wanted, organizations=max(1, wanted // 25) if wanted else 0)
+    first = w.next_id("tickets", never_reused=True)
+    if rebuild_indexes is None:
+        existing = int(db.execute(text("SELECT COUNT(*) FROM tickets")).scalar_one())
+        rebuild_indexes = commit is not None and tickets >= max(REBUILD_INDEXES_FROM, existing)
+    dropped: list[tuple[str, str]] = []
+    if rebuild_indexes:
+        dropped = w.drop_indexes(INDEXED_TABLES)
+    if commit:
+        commit()
+    try:
+        _load_tickets(db, refs, rnd, tickets, first, now, days, batch, result, commit, progress)
+    finally:
+        if dropped:
+            if commit:
+                db.rollback()  # a failed batch leaves nothing half-written behind the indexes
+            w = _Writer(db.connection())
+            index_started = time.perf_counter()
+            w.create_indexes(dropped)
+            if commit:
+                commit()
+            result.index_seconds = time.perf_counter() - index_started
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _load_tickets(
+    db: Session,
+    refs: _Refs,
+    rnd: random.Random,
+    tickets: int,
+    first: int,
+    now: datetime,
+    days: int,
+    batch: int,
+    result: BulkResult,
+    commit: Callable[[], None] | None,
+    progress: Callable[[int], None] | None,
+) -> None:
+    w = _Writer(db.connection())
+    pg = w.pg
+    msg_next = w.next_id("messages")
+    result.first_id = first
+    period = timedelta(days=days).total_seconds() * 0.999
+    start_ts = now.astimezone(UTC).replace(tzinfo=None) - timedelta(days=days) - EPOCH
+    start_s = start_ts.total_seconds()
+    pick_status_recent, pick_status_older = _Pick(STATUS_RECENT), _Pick(STATUS_OLDER)
+    pick_priority, pick_channel, pick_category = _Pick(PRIORITIES), _Pick(CHANNELS), _Pick(CATEGORIES)
+    pick_tier = _Pick(list(zip(refs.tiers, refs.tier_weights, strict=True)))
+    subjects = {lang: {cat: [t.split(" | ", 1) for t in ts] for cat, ts in cats.items()} for lang, cats in TEMPLATES.items()}  # fmt: skip
+    all_categories = [c for c in CATEGORIES if c]
+    json_category = {c: json.dumps(c) for c in CATEGORIES}
+    json_tags = {t: json.dumps([t]) for t in TAGS}
+    customer_kind, agent_kind, system_kind = (k.value for k in (AuthorKind.customer, AuthorKind.agent, AuthorKind.system))  # fmt: skip
+    created_kind, reply_kind, first_kind, changed_kind = (
+        k.value for k in (EventKind.created, EventKind.public_reply, EventKind.first_response, EventKind.field_changed)
+    )  # fmt: skip
+    public = MessageKind.public.value
+    three_days = timedelta(days=3)
+    n_customers, n_tags = len(refs.customers), len(TAGS)
+
+    def fmt(value: datetime) -> Any:
+        # PostgreSQL takes the naive datetime; SQLite gets the exact text SQLAlchemy's DateTime
+        # stores (keyset pagination compares these strings), microseconds always present.
+        return value if pg else value.isoformat(" ", "microseconds")
+
+    counters: Counter[tuple[str, int]] = Counter()
+    done = 0
+    while done < tickets:
+        n = min(batch, tickets - done)
+        t_rows: list[tuple[Any, ...]] = []
+        e_rows: list[tuple[Any, ...]] = []
+        m_rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[Any, ...]] = []
+        for k in range(done, done + n):
+            tid = first + k
+            # Ids ascend with creation time, as they do in a live desk.
+            age = (k + rnd.random()) / tickets  # 0 = oldest, 1 = newest
+            created_dt = EPOCH + timedelta(seconds=start_s + age * period)
+            status = (pick_status_recent if age > 1 - RECENT else pick_status_older)(rnd)
+            customer_id, org_id, lang = refs.customers[rnd.randrange(n_customers)]
+            category = pick_category(rnd)
+            subject, description = rnd.choice(subjects[lang][category or rnd.choice(all_categories)])
+            if "{n}" in subject or "{n}" in description:
+                number = str(10000 + rnd.randrange(90000))
+                subject, description = subject.replace("{n}", number), description.replace("{n}", number)
+            tier_id = pick_tier(rnd)
+            team_id = refs.teams.get(TEAM_FOR_CATEGORY.get(category or "", ""))
+            agents = refs.agents_by_tier.get(tier_id)
+            assignee = agents[rnd.randrange(len(agents))] if agents and status != "new" else None
+            tag = TAGS[rnd.randrange(n_tags)] if rnd.random() < TAGGED_SHARE else None
+            tags_json = json_tags[tag] if tag else "[]"
+            priority, channel = pick_priority(rnd), pick_channel(rnd)
+            created = fmt(created_dt)
+            initial = "new" if assignee is None else "open"
+            data = (
+                f'{{"status": "{initial}", "priority": "{priority}", "category": {json_category[category]}, '
+                f'"channel": "{channel}", "tier_id": {tier_id}, '
+                f'"team_id": {"null" if team_id is None else team_id}, '
+                f'"assignee_id": {"null" if assignee is None else assignee}, "tags": {tags_json}, "routing": null}}'
+            )
+            e_rows.append((tid, created, customer_kind, None, customer_id, created_kind, None, None, None, None, data))  # fmt: skip
+            updated = created
+            first_responded = solved = closed = None
+            if status != "new":
+                # The agent's first public reply, minutes to hours later, sets the status.
+                actor_kind = agent_kind if assignee else system_kind
+                at_dt = created_dt + timedelta(seconds=300 + rnd.random() * 14400)
+                at = updated = first_responded = fmt(at_dt)
+                mid = msg_next
+                msg_next += 1
+                replies = REPLIES[lang]
+                if status in ("solved", "closed"):
+                    reply = replies["solved"]
+                else:
+                    reply = replies["ack" if status in ("open", "on_hold") else "ask"]
+                m_rows.append((mid, tid, public, actor_kind, assignee, None, reply, at))
+                ref = f'{{"message_id": {mid}}}'
+                e_rows.append((tid, at, actor_kind, assignee, None, reply_kind, None, None, None, None, ref))
+                e_rows.append((tid, at, actor_kind, assignee, None, first_kind, None, None, None, None, ref))
+                if status == "closed":
+                    e_rows.append((tid, at, actor_kind, assignee, None, changed_kind, "status", initial, "solved", "set with reply", None))  # fmt: skip
+                    solved = at
+                    at = updated = closed = fmt(at_dt + three_days)
+                    e_rows.append((tid, at, actor_kind, assignee, None, changed_kind, "status", "solved", "closed", "closed after 3 days", None))  # fmt: skip
+                elif status != initial:
+                    if status == "solved":
+                        solved = at
+                    e_rows.append((tid, at, actor_kind, assignee, None, changed_kind, "status", initial, status, "set with reply", None))  # fmt: skip
+            t_rows.append(
+                (tid, subject, description, status, priority, category, channel, lang, customer_id,
+                 org_id, tier_id, team_id, assignee, tags_json, 0, "bulk", created, updated,
+                 first_responded, solved, closed)
+            )  # fmt: skip
+            if tag:
+                tag_rows.append((tag, tid))
+            counters[(status, tier_id)] += 1
+        w.write("tickets", TICKET_COLUMNS, t_rows)
+        w.write("ticket_events", EVENT_COLUMNS, e_rows)
+        w.write("messages", MESSAGE_COLUMNS, m_rows)
+        w.write("ticket_tags", ("tag", "ticket_id"), tag_rows)
+        result.events += len(e_rows)
+        result.messages += len(m_rows)
+        result.tags += len(tag_rows)
+        done += n
+        if commit:
+            commit()
+            w = _Writer(db.connection())
+        if progress:
+            progress(done)
+    result.tickets = tickets
+    result.last_id = first + tickets - 1
+    for (status, _tier), count in counters.items():
+        result.statuses[status] += count
+    if tickets:
+        w.advance("tickets", result.last_id)
+        w.advance("messages", msg_next - 1)
+        _bump_counters(db, counters)
+    if commit:
+        commit()
+
+
+def _bump_counters(db: Session, counters: Counter[tuple[str, int]]) -> None:
+    """The same upsert the tickets service uses, once per (status, tier) instead of per ticket."""
+    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    for (status, tier_id), delta in sorted(counters.items()):
+        stmt = insert(TicketCounter).values(status=status, tier_id=tier_id or 0, count=delta)
+        db.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["status", "tier_id"], set_={"count": TicketCounter.count + delta}
+            )
+        )
+
+
+def analyze(db: Session) -> None:
+    """Refresh the planner's statistics after a big load (what autovacuum would do later)."""
+    conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        for table in ("tickets", "ticket_events", "messages", "ticket_tags", "customers", "organizations"):
+            conn.exec_driver_sql(f"ANALYZE {table}")
+    else:
+        conn.exec_driver_sql("ANALYZE")
