@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck contracts pytest clean
+.PHONY: run test install lint typecheck contracts pytest clean i18n
 
 run: install
 	@mkdir -p var
@@ -35,6 +35,19 @@ contracts:
 
 pytest:
 	$(BIN)/pytest
+
+# Extract every _()/gettext()/N_() string from Python and templates, then update the zh/ja/it
+# catalogs (new strings arrive empty: translate them; tests/test_i18n.py lists what is missing).
+LANGS := zh ja it
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg --project=tierdesk --version=0.1.0 --no-location --sort-output -o tierdesk/locale/messages.pot .
+	@for l in $(LANGS); do \
+	  if [ -f tierdesk/locale/$$l/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update --no-fuzzy-matching -i tierdesk/locale/messages.pot -d tierdesk/locale -l $$l; \
+	  else \
+	    $(BIN)/pybabel init -i tierdesk/locale/messages.pot -d tierdesk/locale -l $$l; \
+	  fi; \
+	done
 
 clean:
 	rm -rf $(VENV) var

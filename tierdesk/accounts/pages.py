@@ -11,6 +11,7 @@ from tierdesk.accounts import service
 from tierdesk.core.errors import DomainError
 from tierdesk.web.csrf import csrf_ok, csrf_token, rotate
 from tierdesk.web.deps import DB, AppSettings, Now, TxRoute
+from tierdesk.web.i18n import CurrentLang
 from tierdesk.web.templating import templates
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
@@ -38,12 +39,13 @@ def login(
     db: DB,
     now: Now,
     settings: AppSettings,
+    lang: CurrentLang,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
-        return _login_page(request, "Your form expired. Please try again.", email, 403)
+        return _login_page(request, lang.gettext("Your form expired. Please try again."), email, 403)
     client = request.client.host if request.client else "unknown"
     try:
         user = service.sign_in(
@@ -52,7 +54,8 @@ def login(
     except DomainError as exc:
         # Failed attempts must be recorded even though we answer with an error page.
         db.commit()
-        return _login_page(request, exc.detail, email, exc.status)
+        # Service messages are marked with N_() where they are raised and translated here.
+        return _login_page(request, lang.gettext(exc.detail), email, exc.status)
     request.session.clear()
     request.session["user_id"] = user.id
     rotate(request)

@@ -11,6 +11,7 @@ from tierdesk.accounts.models import ApiToken, User
 from tierdesk.accounts.schemas import MeOut, TokenIn, UserIn, UserOut, UserPatch
 from tierdesk.core import crud
 from tierdesk.core.errors import Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from tierdesk.core.i18n import N_
 from tierdesk.core.security import (
     STAFF_ROLES,
     SYSTEM,
@@ -64,6 +65,8 @@ def actor_for(
         hidden_team_ids=membership.hidden_team_ids,
         scopes=scopes,
         via_token=via_token,
+        language=user.language,
+        timezone=user.timezone,
     )
 
 
@@ -117,7 +120,7 @@ def sign_in(
         repo.add_failure(db, email_key, now)
         repo.add_failure(db, ip_key, now)
         db.flush()
-        raise Unauthorized("Wrong e-mail address or password.")
+        raise Unauthorized(N_("Wrong e-mail address or password."))
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now

@@ -49,6 +49,9 @@ class Actor:
     hidden_team_ids: frozenset[int] = field(default_factory=frozenset)
     scopes: frozenset[Scope] = frozenset({Scope.read, Scope.write, Scope.admin})
     via_token: bool = False
+    # The profile's language and time zone: pages speak and show times in them (core/i18n.py).
+    language: str | None = None
+    timezone: str = "UTC"
 
     @property
     def is_anonymous(self) -> bool:

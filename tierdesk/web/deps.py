@@ -80,6 +80,7 @@ def get_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Acto
     if actor is None:
         request.session.clear()
         return ANONYMOUS
+    request.state.actor = actor  # pages speak the profile's language (web/i18n.py)
     if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
         sent = request.headers.get("x-csrf-token", "")
         if not sent or not tokens_equal(sent, request.session.get("csrf", "")):
