@@ -26,6 +26,7 @@ from tierdesk.core.storage import FileStore
 from tierdesk.customers import api as customers_api
 from tierdesk.engineering import api as engineering_api
 from tierdesk.escalation import api as escalation_api
+from tierdesk.kb import api as kb_api
 from tierdesk.notifications import api as notifications_api
 from tierdesk.routing import api as routing_api
 from tierdesk.sla import api as sla_api
@@ -120,6 +121,7 @@ def create_app(
         engineering_api.router,
         vendors_api.router,
         swarms_api.router,
+        kb_api.router,
     ):
         app.include_router(router)
     app.include_router(accounts_pages.router)

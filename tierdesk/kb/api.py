@@ -1,0 +1,226 @@
+"""JSON API of the knowledge base, FAQ, answer bot and deflection analytics.
+
+Reads work for anonymous callers (public published articles only); writes need staff.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from tierdesk.kb import answers, service
+from tierdesk.kb.models import ArticleStatus
+from tierdesk.kb.schemas import (
+    AnswerOut,
+    ArticleIn,
+    ArticleOut,
+    ArticlePage,
+    ArticlePatch,
+    AskIn,
+    CategoryIn,
+    CategoryOut,
+    ClickIn,
+    DeflectionReport,
+    FaqIn,
+    FaqOut,
+    FeedbackIn,
+    FeedbackOut,
+    RevisionDiff,
+    RevisionOut,
+    SearchAnalytics,
+    SearchOut,
+    SectionIn,
+    SectionOut,
+    TranslationIn,
+    TranslationOut,
+    VoteIn,
+    VoteOut,
+)
+from tierdesk.web.deps import DB, CurrentActor, Now, TxRoute
+
+router = APIRouter(prefix="/api/v1", route_class=TxRoute)
+KB: list[str | Enum] = ["knowledge base"]
+
+
+@router.get("/kb/categories", tags=KB, summary="Categories")
+def list_categories(db: DB) -> list[CategoryOut]:
+    return [CategoryOut.model_validate(c) for c in service.list_categories(db)]
+
+
+@router.post("/kb/categories", tags=KB, status_code=201, summary="Create a category (staff)")
+def create_category(data: CategoryIn, db: DB, actor: CurrentActor, now: Now) -> CategoryOut:
+    return CategoryOut.model_validate(service.create_category(db, actor, data, now))
+
+
+@router.get("/kb/categories/{key}/sections", tags=KB, summary="Sections of a category")
+def list_sections(key: str, db: DB) -> list[SectionOut]:
+    category = service.get_category(db, key)
+    return [SectionOut.model_validate(s) for s in service.list_sections(db, category.id)]
+
+
+@router.post("/kb/sections", tags=KB, status_code=201, summary="Create a section (staff)")
+def create_section(data: SectionIn, db: DB, actor: CurrentActor) -> SectionOut:
+    return SectionOut.model_validate(service.create_section(db, actor, data))
+
+
+@router.post(
+    "/kb/articles",
+    tags=KB,
+    status_code=201,
+    summary="Write an article (staff); published at once unless draft is true",
+)
+def create_article(data: ArticleIn, db: DB, actor: CurrentActor, now: Now) -> ArticleOut:
+    article = service.create_article(db, actor, data, now)
+    return service.read_article(db, actor, article.id, data.locale)
+
+
+@router.get("/kb/articles", tags=KB, summary="Articles you may read, most recently edited first")
+def list_articles(
+    db: DB,
+    actor: CurrentActor,
+    locale: str | None = None,
+    status: ArticleStatus | None = None,
+    category: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+) -> ArticlePage:
+    return service.list_articles(db, actor, locale, status, category, cursor, limit)
+
+
+@router.get("/kb/articles/{article_id}", tags=KB, summary="Read an article (counts a view)")
+def read_article(
+    article_id: int,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    locale: str | None = None,
+    search_id: int | None = None,
+) -> ArticleOut:
+    out = service.read_article(db, actor, article_id, locale, count_view=True)
+    if search_id is not None:
+        service.record_click(db, actor, search_id, article_id, now)
+    return out
+
+
+@router.patch("/kb/articles/{article_id}", tags=KB, summary="Change category, section or visibility (staff)")
+def update_article(article_id: int, data: ArticlePatch, db: DB, actor: CurrentActor, now: Now) -> ArticleOut:
+    service.update_article(db, actor, article_id, data, now)
+    return service.read_article(db, actor, article_id, None)
+
+
+@router.put(
+    "/kb/articles/{article_id}/translations/{locale}",
+    tags=KB,
+    summary="Add or change the text in one locale (staff); other locales go outdated when the source changes",
+)
+def save_translation(
+    article_id: int, locale: str, data: TranslationIn, db: DB, actor: CurrentActor, now: Now
+) -> TranslationOut:
+    return TranslationOut.model_validate(service.save_translation(db, actor, article_id, locale, data, now))
+
+
+@router.post("/kb/articles/{article_id}/publish", tags=KB, summary="Publish (staff)")
+def publish(article_id: int, db: DB, actor: CurrentActor, now: Now) -> ArticleOut:
+    service.publish(db, actor, article_id, now)
+    return service.read_article(db, actor, article_id, None)
+
+
+@router.post("/kb/articles/{article_id}/unpublish", tags=KB, summary="Back to draft (staff)")
+def unpublish(article_id: int, db: DB, actor: CurrentActor, now: Now, archive: bool = False) -> ArticleOut:
+    service.unpublish(db, actor, article_id, now, archive)
+    return service.read_article(db, actor, article_id, None)
+
+
+@router.get("/kb/articles/{article_id}/revisions", tags=KB, summary="Revisions, newest first (staff)")
+def list_revisions(
+    article_id: int, db: DB, actor: CurrentActor, locale: str | None = None
+) -> list[RevisionOut]:
+    return [RevisionOut.model_validate(r) for r in service.list_revisions(db, actor, article_id, locale)]
+
+
+@router.get(
+    "/kb/articles/{article_id}/revisions/{revision_id}/diff",
+    tags=KB,
+    summary="Unified diff against the previous revision (staff)",
+)
+def diff_revision(article_id: int, revision_id: int, db: DB, actor: CurrentActor) -> RevisionDiff:
+    return service.diff_revision(db, actor, article_id, revision_id)
+
+
+@router.post("/kb/articles/{article_id}/votes", tags=KB, status_code=201, summary="Was this helpful?")
+def vote(article_id: int, data: VoteIn, db: DB, actor: CurrentActor, now: Now) -> VoteOut:
+    return service.vote(db, actor, article_id, data, now)
+
+
+@router.get("/kb/search", tags=KB, summary="Search articles (anonymous callers: public articles)")
+def search(
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    q: Annotated[str, Query(max_length=service.MAX_QUERY_CHARS)] = "",
+    locale: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=service.SEARCH_LIMIT_MAX)] = 10,
+) -> SearchOut:
+    return service.search_articles(db, actor, q, locale, limit, now)
+
+
+@router.post("/kb/searches/{search_id}/clicks", tags=KB, status_code=204, summary="Record a result click")
+def click(search_id: int, data: ClickIn, db: DB, actor: CurrentActor, now: Now) -> Response:
+    service.record_click(db, actor, search_id, data.article_id, now)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/kb/analytics/search", tags=KB, summary="Top queries, queries that found nothing, click-through (staff)"
+)
+def search_analytics(
+    db: DB, actor: CurrentActor, now: Now, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> SearchAnalytics:
+    return service.search_analytics(db, actor, now, days)
+
+
+@router.get(
+    "/kb/analytics/deflection", tags=KB, summary="Deflection rate per week, category and article (staff)"
+)
+def deflection(
+    db: DB, actor: CurrentActor, now: Now, weeks: Annotated[int, Query(ge=1, le=104)] = 12
+) -> DeflectionReport:
+    return answers.deflection_report(db, actor, now, weeks)
+
+
+@router.get(
+    "/kb/faq", tags=KB, summary="FAQ entries of a locale; featured=true for the portal home (at most 10)"
+)
+def list_faq(
+    db: DB,
+    actor: CurrentActor,
+    locale: str | None = None,
+    category: str | None = None,
+    featured: bool | None = None,
+) -> list[FaqOut]:
+    return [FaqOut.model_validate(e) for e in service.list_faq(db, actor, locale, category, featured)]
+
+
+@router.post("/kb/faq", tags=KB, status_code=201, summary="Add an FAQ entry (staff)")
+def create_faq(data: FaqIn, db: DB, actor: CurrentActor, now: Now) -> FaqOut:
+    return FaqOut.model_validate(service.create_faq(db, actor, data, now))
+
+
+@router.post(
+    "/answers",
+    tags=KB,
+    summary="Ask the answer bot; it answers from the knowledge base or says it does not know",
+)
+def ask(data: AskIn, db: DB, actor: CurrentActor, now: Now) -> AnswerOut:
+    return answers.ask(db, actor, data, now)
+
+
+@router.post(
+    "/answers/{session}/feedback",
+    tags=KB,
+    summary="Did this solve it? yes records a deflection; no opens a ticket for a human with the transcript",
+)
+def feedback(session: str, data: FeedbackIn, db: DB, actor: CurrentActor, now: Now) -> FeedbackOut:
+    return answers.feedback(db, actor, session, data, now)

@@ -1,0 +1,193 @@
+"""Full-text search over published article translations: one interface, two backends,
+both fed with the terms of kb/analyzer.py (so a query means the same on both).
+
+- SQLite: FTS5 external-content table `kb_fts` over `kb_search_docs`, ranked with
+  `bm25(kb_fts, TITLE_WEIGHT, 1.0)` (title weighted above body).
+- PostgreSQL: `kb_search_docs.tsv`, written as a tsvector literal (title terms weight A,
+  body terms weight B) and searched with a tsquery literal under a GIN index, ranked with
+  `ts_rank_cd`. Literals, not `to_tsvector('simple', …)`: the terms are already analyzed, and
+  PostgreSQL's word parser depends on the database's LC_CTYPE (under "C" it treats CJK
+  characters as separators), so feeding it again could split them differently.
+
+Queries OR their terms and let the ranking sort it out: a paraphrase rarely repeats every
+word of an article. Visibility is part of the WHERE clause, never filtered afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import bindparam, delete, insert, select, text
+from sqlalchemy.orm import Session
+
+from tierdesk.kb.models import SearchDoc, Visibility
+
+TITLE_WEIGHT = 4.0
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who searches: staff also see internal articles; customers see their organization's."""
+
+    staff: bool
+    organization_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc_id: int  # the translation id
+    article_id: int
+    locale: str
+    score: float  # higher is better (backend-specific scale)
+
+
+@dataclass(frozen=True)
+class DocTerms:
+    doc_id: int
+    article_id: int
+    locale: str
+    visibility: str
+    organization_id: int | None
+    title_terms: list[str]
+    body_terms: list[str]
+
+
+class Backend(Protocol):
+    name: str
+
+    def put(self, db: Session, docs: Sequence[DocTerms]) -> None: ...
+
+    def search(
+        self, db: Session, terms: list[str], locales: list[str] | None, audience: Audience, limit: int
+    ) -> list[Hit]: ...
+
+
+def _visibility_sql(audience: Audience) -> tuple[str, dict[str, object]]:
+    if audience.staff:
+        return "", {}
+    if audience.organization_id is not None:
+        return (
+            " AND (d.visibility = 'public' OR (d.visibility = 'organization' AND d.organization_id = :org))",
+            {"org": audience.organization_id},
+        )
+    return " AND d.visibility = 'public'", {}
+
+
+def _locale_sql(locales: list[str] | None) -> str:
+    return " AND d.locale IN :locales" if locales else ""
+
+
+def _remove(db: Session, doc_ids: list[int]) -> None:
+    if doc_ids:
+        db.execute(delete(SearchDoc).where(SearchDoc.id.in_(doc_ids)))
+
+
+class SqliteBackend:
+    name = "sqlite-fts5"
+
+    def put(self, db: Session, docs: Sequence[DocTerms]) -> None:
+        # Delete + insert: the triggers take the old terms out of kb_fts and put the new in.
+        _remove(db, [d.doc_id for d in docs])
+        if docs:
+            db.execute(insert(SearchDoc), [_row(d) for d in docs])
+
+    def search(
+        self, db: Session, terms: list[str], locales: list[str] | None, audience: Audience, limit: int
+    ) -> list[Hit]:
+        if not terms:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)  # terms hold letters and digits only
+        where, params = _visibility_sql(audience)
+        sql = (
+            "SELECT d.id, d.article_id, d.locale, bm25(kb_fts, :tw, 1.0) AS rank "
+            "FROM kb_fts JOIN kb_search_docs d ON d.id = kb_fts.rowid "
+            f"WHERE kb_fts MATCH :match{_locale_sql(locales)}{where} ORDER BY rank LIMIT :limit"
+        )
+        stmt = text(sql)
+        if locales:
+            stmt = stmt.bindparams(bindparam("locales", expanding=True))
+            params["locales"] = locales
+        rows = db.execute(stmt, {"match": match, "tw": TITLE_WEIGHT, "limit": limit, **params})
+        return [Hit(r[0], r[1], r[2], round(-float(r[3]), 4)) for r in rows]
+
+
+def _lexeme(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(title_terms: list[str], body_terms: list[str]) -> str:
+    """'term':1A,5A 'other':2B … with positions capped at 16383 (PostgreSQL's maximum)."""
+    positions: dict[str, list[str]] = {}
+    pos = 0
+    for weight, terms in (("A", title_terms), ("B", body_terms)):
+        for term in terms:
+            pos = min(pos + 1, 16383)
+            entry = positions.setdefault(term, [])
+            if len(entry) < 256:  # PostgreSQL keeps at most 256 positions per lexeme
+                entry.append(f"{pos}{weight}")
+    return " ".join(f"{_lexeme(t)}:{','.join(p)}" for t, p in positions.items())
+
+
+class PostgresBackend:
+    name = "postgresql-tsvector"
+
+    def put(self, db: Session, docs: Sequence[DocTerms]) -> None:
+        _remove(db, [d.doc_id for d in docs])
+        if not docs:
+            return
+        db.execute(insert(SearchDoc), [_row(d) for d in docs])
+        db.execute(
+            text("UPDATE kb_search_docs SET tsv = CAST(:tsv AS tsvector) WHERE id = :id"),
+            [{"id": d.doc_id, "tsv": tsvector_literal(d.title_terms, d.body_terms)} for d in docs],
+        )
+
+    def search(
+        self, db: Session, terms: list[str], locales: list[str] | None, audience: Audience, limit: int
+    ) -> list[Hit]:
+        if not terms:
+            return []
+        query = " | ".join(_lexeme(t) for t in terms)
+        where, params = _visibility_sql(audience)
+        # Weights {D, C, B, A}: title (A) counts 2.5x the body (B), about FTS5's 4:1 after length normalisation.
+        sql = (
+            "SELECT d.id, d.article_id, d.locale, "
+            "ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', d.tsv, q, 1) AS rank "
+            "FROM kb_search_docs d, CAST(:query AS tsquery) AS q "
+            f"WHERE d.tsv @@ q{_locale_sql(locales)}{where} ORDER BY rank DESC, d.id LIMIT :limit"
+        )
+        stmt = text(sql)
+        if locales:
+            stmt = stmt.bindparams(bindparam("locales", expanding=True))
+            params["locales"] = locales
+        rows = db.execute(stmt, {"query": query, "limit": limit, **params})
+        return [Hit(r[0], r[1], r[2], round(float(r[3]), 4)) for r in rows]
+
+
+def _row(d: DocTerms) -> dict[str, object]:
+    return {
+        "id": d.doc_id,
+        "article_id": d.article_id,
+        "locale": d.locale,
+        "visibility": d.visibility,
+        "organization_id": d.organization_id if d.visibility == Visibility.organization.value else None,
+        "title_terms": " ".join(d.title_terms),
+        "body_terms": " ".join(d.body_terms),
+    }
+
+
+_SQLITE = SqliteBackend()
+_POSTGRES = PostgresBackend()
+
+
+def backend_for(db: Session) -> Backend:
+    return _SQLITE if db.get_bind().dialect.name == "sqlite" else _POSTGRES
+
+
+def remove_article(db: Session, article_id: int) -> None:
+    db.execute(delete(SearchDoc).where(SearchDoc.article_id == article_id))
+
+
+def indexed_locales(db: Session, article_id: int) -> list[str]:
+    return list(db.scalars(select(SearchDoc.locale).where(SearchDoc.article_id == article_id)))

@@ -1,0 +1,673 @@
+"""Knowledge-base rules: articles and translations with revisions, publishing, search
+with analytics, votes, FAQ. The answer bot and deflection live in kb/answers.py.
+
+Every write flushes (the request commits). Staff write; customers and anonymous visitors
+read what `repository.readable(actor)` lets them, and anything else answers 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from tierdesk.core.crud import flush_or_conflict
+from tierdesk.core.errors import Conflict, InvalidInput, NotFound
+from tierdesk.core.security import Actor, require_staff
+from tierdesk.customers import service as customers
+from tierdesk.kb import analyzer, render, search
+from tierdesk.kb import repository as repo
+from tierdesk.kb.models import (
+    Article,
+    ArticleStatus,
+    Category,
+    FaqEntry,
+    Revision,
+    SearchLog,
+    Section,
+    Translation,
+    Visibility,
+    Vote,
+)
+from tierdesk.kb.schemas import (
+    ArticleIn,
+    ArticleOut,
+    ArticlePage,
+    ArticlePatch,
+    ArticleSummary,
+    CategoryIn,
+    CategoryOut,
+    FaqIn,
+    QueryCount,
+    RevisionDiff,
+    SearchAnalytics,
+    SearchOut,
+    SearchResult,
+    SectionIn,
+    TranslationIn,
+    VoteIn,
+    VoteOut,
+)
+
+MAX_QUERY_CHARS = 1000
+SEARCH_LIMIT_MAX = 50
+
+
+def article_url(article_id: int, locale: str) -> str:
+    return f"/help/articles/{article_id}?locale={locale}"
+
+
+def locale_or_error(value: str | None, field: str = "locale") -> str | None:
+    if value is None or value == "":
+        return None
+    locale = analyzer.supported(value)
+    if locale is None:
+        raise InvalidInput(
+            f"'{value[:20]}' is not a knowledge-base locale; use one of {', '.join(analyzer.LOCALES)}.",
+            field=field,
+        )
+    return locale
+
+
+# --- categories and sections -----------------------------------------------------------------
+def _slugify(name: str) -> str:
+    slug = re.sub(r"[^\w]+", "-", analyzer.normalize(name).casefold()).strip("-")
+    return slug[:60] or "general"
+
+
+def create_category(db: Session, actor: Actor, data: CategoryIn, now: datetime) -> Category:
+    require_staff(actor)
+    category = Category(
+        slug=_slugify(data.slug or data.name),
+        name=data.name.strip(),
+        description=data.description,
+        position=data.position,
+        created_at=now,
+    )
+    db.add(category)
+    flush_or_conflict(db, f"Category '{category.slug}'")
+    return category
+
+
+def _category(db: Session, actor: Actor, key: str, now: datetime, create: bool) -> Category:
+    found = repo.category_by_key(db, key)
+    if found is not None:
+        return found
+    if not create:
+        raise InvalidInput(f"There is no category '{key[:60]}'.", field="category")
+    return create_category(db, actor, CategoryIn(name=key.strip()[:120]), now)
+
+
+def list_categories(db: Session) -> list[Category]:
+    return repo.categories(db)
+
+
+def get_category(db: Session, key: str) -> Category:
+    found = repo.category_by_key(db, key)
+    if found is None or not key.strip():
+        raise NotFound(f"There is no category '{key[:60]}'.")
+    return found
+
+
+def create_section(db: Session, actor: Actor, data: SectionIn) -> Section:
+    require_staff(actor)
+    category = repo.category_by_key(db, data.category)
+    if category is None:
+        raise InvalidInput(f"There is no category '{data.category}'.", field="category")
+    section = Section(category_id=category.id, name=data.name.strip(), position=data.position)
+    db.add(section)
+    flush_or_conflict(db, f"Section '{data.name}'")
+    return section
+
+
+def list_sections(db: Session, category_id: int) -> list[Section]:
+    return repo.sections(db, category_id)
+
+
+# --- articles ---------------------------------------------------------------------------------
+def _check_visibility(db: Session, visibility: Visibility, organization_id: int | None) -> None:
+    if visibility == Visibility.organization:
+        if organization_id is None:
+            raise InvalidInput("An organization-only article needs organization_id.", field="organization_id")
+        if customers.organization_by_id(db, organization_id) is None:
+            raise InvalidInput(f"Organization {organization_id} does not exist.", field="organization_id")
+    elif organization_id is not None:
+        raise InvalidInput(
+            "organization_id is only for articles with visibility 'organization'.", field="organization_id"
+        )
+
+
+def _check_section(db: Session, section_id: int | None, category_id: int) -> None:
+    if section_id is None:
+        return
+    section = db.get(Section, section_id)
+    if section is None or section.category_id != category_id:
+        raise InvalidInput(f"Section {section_id} is not in this category.", field="section_id")
+
+
+def create_article(db: Session, actor: Actor, data: ArticleIn, now: datetime) -> Article:
+    """A new article with its first translation and revision; published right away unless
+    `draft` is set (as in Zendesk Guide's API). The category is found by slug or name and
+    created when it does not exist yet."""
+    require_staff(actor)
+    _check_visibility(db, data.visibility, data.organization_id)
+    category = _category(db, actor, data.category, now, create=True)
+    _check_section(db, data.section_id, category.id)
+    article = Article(
+        category_id=category.id,
+        section_id=data.section_id,
+        source_locale=data.locale,
+        visibility=data.visibility.value,
+        organization_id=data.organization_id,
+        status=ArticleStatus.draft.value,
+        author_user_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        view_count=0,
+        helpful_count=0,
+        unhelpful_count=0,
+    )
+    db.add(article)
+    db.flush()
+    _save_translation(db, actor, article, data.locale, data.title, data.body, None, now)
+    if not data.draft:
+        publish(db, actor, article.id, now)
+    return article
+
+
+def _save_translation(
+    db: Session,
+    actor: Actor,
+    article: Article,
+    locale: str,
+    title: str,
+    body: str,
+    note: str | None,
+    now: datetime,
+) -> tuple[Translation, bool]:
+    """Upsert the text of one locale, append a revision, flag other locales outdated when the
+    source text changed. Returns (translation, changed)."""
+    title = title.strip()
+    body = render.strip_active_content(body)
+    if not body.strip():
+        raise InvalidInput("The body holds nothing but removed script or frames.", field="body")
+    current = repo.translation(db, article.id, locale)
+    if current is not None and current.title == title and current.body == body:
+        return current, False
+    if current is None:
+        current = Translation(
+            article_id=article.id,
+            locale=locale,
+            title=title,
+            body=body,
+            outdated=False,
+            created_at=now,
+            updated_at=now,
+            updated_by_user_id=actor.user_id,
+        )
+        db.add(current)
+    else:
+        current.title, current.body = title, body
+        current.outdated = False
+        current.updated_at = now
+        current.updated_by_user_id = actor.user_id
+    db.add(
+        Revision(
+            article_id=article.id,
+            locale=locale,
+            title=title,
+            body=body,
+            author_user_id=actor.user_id,
+            note=note,
+            published=article.status == ArticleStatus.published.value,
+            created_at=now,
+        )
+    )
+    if locale == article.source_locale:
+        for other in repo.translations(db, [article.id])[article.id]:
+            if other.locale != locale:
+                other.outdated = True
+    article.updated_at = now
+    db.flush()
+    return current, True
+
+
+def get_article_for_edit(db: Session, actor: Actor, article_id: int, lock: bool = True) -> Article:
+    require_staff(actor)
+    article = repo.get_readable(db, actor, article_id, for_update=lock)
+    if article is None:
+        raise NotFound(f"Article {article_id} does not exist.")
+    return article
+
+
+def save_translation(
+    db: Session, actor: Actor, article_id: int, locale: str, data: TranslationIn, now: datetime
+) -> Translation:
+    """Add or change the text of `locale`. Changing the source locale marks the other
+    translations outdated; saving a translation clears its own flag. A published article is
+    re-indexed at once (edits of a published article are live, as in Zendesk Guide)."""
+    loc = locale_or_error(locale)
+    if loc is None:
+        raise InvalidInput("Say which locale this translation is in.", field="locale")
+    article = get_article_for_edit(db, actor, article_id)
+    translation, changed = _save_translation(db, actor, article, loc, data.title, data.body, data.note, now)
+    if changed and article.status == ArticleStatus.published.value:
+        _index(db, article)
+    return translation
+
+
+def update_article(db: Session, actor: Actor, article_id: int, patch: ArticlePatch, now: datetime) -> Article:
+    article = get_article_for_edit(db, actor, article_id)
+    fields = patch.model_fields_set
+    visibility = patch.visibility if patch.visibility is not None else Visibility(article.visibility)
+    org = patch.organization_id if "organization_id" in fields else article.organization_id
+    if visibility != Visibility.organization and "organization_id" not in fields:
+        org = None
+    _check_visibility(db, visibility, org)
+    if patch.category is not None:
+        article.category_id = _category(db, actor, patch.category, now, create=False).id
+    if "section_id" in fields:
+        _check_section(db, patch.section_id, article.category_id)
+        article.section_id = patch.section_id
+    article.visibility, article.organization_id = visibility.value, org
+    article.updated_at = now
+    db.flush()
+    if article.status == ArticleStatus.published.value:
+        _index(db, article)
+    return article
+
+
+def publish(db: Session, actor: Actor, article_id: int, now: datetime) -> Article:
+    """Make the article live in every locale it has, and searchable."""
+    article = get_article_for_edit(db, actor, article_id)
+    article.status = ArticleStatus.published.value
+    article.published_at = now
+    article.updated_at = now
+    for t in repo.translations(db, [article.id])[article.id]:
+        latest = repo.latest_revision(db, article.id, t.locale)
+        if latest is not None:
+            latest.published = True
+    db.flush()
+    _index(db, article)
+    return article
+
+
+def unpublish(db: Session, actor: Actor, article_id: int, now: datetime, archive: bool = False) -> Article:
+    article = get_article_for_edit(db, actor, article_id)
+    article.status = (ArticleStatus.archived if archive else ArticleStatus.draft).value
+    article.updated_at = now
+    search.remove_article(db, article.id)
+    db.flush()
+    return article
+
+
+def _index(db: Session, article: Article) -> None:
+    docs = [
+        search.DocTerms(
+            doc_id=t.id,
+            article_id=article.id,
+            locale=t.locale,
+            visibility=article.visibility,
+            organization_id=article.organization_id,
+            title_terms=analyzer.terms(t.title, t.locale),
+            body_terms=analyzer.terms(render.to_text(t.body), t.locale),
+        )
+        for t in repo.translations(db, [article.id])[article.id]
+    ]
+    search.remove_article(db, article.id)
+    search.backend_for(db).put(db, docs)
+
+
+def pick(translations: Sequence[Translation], locale: str | None, source: str) -> Translation:
+    """The caller's locale, else the default locale, else the source text."""
+    by_locale = {t.locale: t for t in translations}
+    for candidate in (locale, analyzer.DEFAULT_LOCALE, source):
+        if candidate and candidate in by_locale:
+            return by_locale[candidate]
+    return translations[0]
+
+
+def read_article(
+    db: Session, actor: Actor, article_id: int, locale: str | None, count_view: bool = False
+) -> ArticleOut:
+    article = repo.get_readable(db, actor, article_id)
+    if article is None:
+        raise NotFound(f"Article {article_id} does not exist or you may not see it.")
+    loc = locale_or_error(locale)
+    all_translations = repo.translations(db, [article.id])[article.id]
+    chosen = pick(all_translations, loc, article.source_locale)
+    if count_view and article.status == ArticleStatus.published.value:
+        repo.bump_views(db, article.id)
+        db.refresh(article, ["view_count"])
+    category = db.get(Category, article.category_id)
+    assert category is not None  # FK
+    return ArticleOut(
+        id=article.id,
+        status=article.status,
+        visibility=article.visibility,
+        organization_id=article.organization_id,
+        category=CategoryOut.model_validate(category),
+        section_id=article.section_id,
+        source_locale=article.source_locale,
+        locale=chosen.locale,
+        title=chosen.title,
+        body=chosen.body,
+        html=render.to_html(chosen.body),
+        outdated=chosen.outdated,
+        locales=[t.locale for t in all_translations],
+        created_at=article.created_at,
+        updated_at=article.updated_at,
+        published_at=article.published_at,
+        view_count=article.view_count,
+        helpful_count=article.helpful_count,
+        unhelpful_count=article.unhelpful_count,
+        url=article_url(article.id, chosen.locale),
+    )
+
+
+def _cursor(article: Article) -> str:
+    return base64.urlsafe_b64encode(f"{article.updated_at.isoformat()}|{article.id}".encode()).decode()
+
+
+def _parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        stamp, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(stamp), int(ident)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("This cursor is not one we handed out.", field="cursor") from exc
+
+
+def list_articles(
+    db: Session,
+    actor: Actor,
+    locale: str | None,
+    status: ArticleStatus | None,
+    category: str | None,
+    cursor: str | None,
+    limit: int,
+) -> ArticlePage:
+    loc = locale_or_error(locale)
+    category_id = get_category(db, category).id if category else None
+    rows = repo.articles_page(
+        db, actor, status.value if status else None, category_id, _parse_cursor(cursor), limit + 1
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    texts = repo.translations(db, [a.id for a in rows])
+    items = []
+    for a in rows:
+        t = pick(texts[a.id], loc, a.source_locale)
+        items.append(
+            ArticleSummary(
+                id=a.id,
+                title=t.title,
+                locale=t.locale,
+                status=a.status,
+                visibility=a.visibility,
+                category_id=a.category_id,
+                updated_at=a.updated_at,
+                published_at=a.published_at,
+                view_count=a.view_count,
+                outdated_locales=[x.locale for x in texts[a.id] if x.outdated] if actor.is_staff else [],
+            )
+        )
+    return ArticlePage(items=items, next_cursor=_cursor(rows[-1]) if more and rows else None)
+
+
+# --- revisions ------------------------------------------------------------------------------
+def list_revisions(db: Session, actor: Actor, article_id: int, locale: str | None) -> list[Revision]:
+    get_article_for_edit(db, actor, article_id, lock=False)
+    return repo.revisions(db, article_id, locale_or_error(locale))
+
+
+def diff_revision(db: Session, actor: Actor, article_id: int, revision_id: int) -> RevisionDiff:
+    """Unified diff (difflib) of a revision against the one before it in the same locale."""
+    get_article_for_edit(db, actor, article_id, lock=False)
+    rev = repo.revision(db, article_id, revision_id)
+    if rev is None:
+        raise NotFound(f"Article {article_id} has no revision {revision_id}.")
+    before = repo.previous_revision(db, rev)
+    old = [] if before is None else [f"# {before.title}", "", *before.body.splitlines()]
+    new = [f"# {rev.title}", "", *rev.body.splitlines()]
+    lines = difflib.unified_diff(
+        old,
+        new,
+        fromfile=f"revision {before.id}" if before else "(nothing)",
+        tofile=f"revision {rev.id}",
+        lineterm="",
+    )
+    return RevisionDiff(revision_id=rev.id, against_id=before.id if before else None, diff="\n".join(lines))
+
+
+# --- search ---------------------------------------------------------------------------------
+def audience(actor: Actor) -> search.Audience:
+    return search.Audience(
+        staff=actor.is_staff, organization_id=actor.organization_id if actor.is_customer else None
+    )
+
+
+@dataclass(frozen=True)
+class Found:
+    article_id: int
+    translation: Translation
+    score: float
+    snippet: str
+    text: str  # plain text of the body
+    hits: frozenset[str]
+    terms: list[str]
+
+
+def find(db: Session, actor: Actor, q: str, locale: str | None, limit: int) -> list[Found]:
+    """Ranked published articles the actor may read. With a locale: that locale first, then
+    the default locale for articles not found in it. Without: every locale."""
+    if not q.strip():
+        raise InvalidInput("Type something to search for.", field="q")
+    if len(q) > MAX_QUERY_CHARS:
+        raise InvalidInput(f"Search for at most {MAX_QUERY_CHARS} characters.", field="q")
+    limit = max(1, min(limit, SEARCH_LIMIT_MAX))
+    backend = search.backend_for(db)
+    who = audience(actor)
+    passes: list[tuple[list[str] | None, list[str], str]] = []
+    if locale:
+        passes.append(([locale], analyzer.query_terms(q, locale), locale))
+        if locale != analyzer.DEFAULT_LOCALE:
+            fallback = analyzer.DEFAULT_LOCALE
+            passes.append(([fallback], analyzer.query_terms(q, fallback), fallback))
+    else:
+        passes.append((None, analyzer.query_terms_any(q, ("en", "it")), "en"))
+    hits: list[tuple[search.Hit, list[str]]] = []
+    seen: set[int] = set()
+    for locales, terms, _ in passes:
+        if len(hits) >= limit:
+            break
+        for hit in backend.search(db, terms, locales, who, limit):
+            if hit.article_id not in seen and len(hits) < limit:
+                seen.add(hit.article_id)
+                hits.append((hit, terms))
+    if not hits:
+        return []
+    texts = {
+        t.id: t for ts in repo.translations(db, list({h.article_id for h, _ in hits})).values() for t in ts
+    }
+    out = []
+    for hit, terms in hits:
+        t = texts[hit.doc_id]
+        plain = render.to_text(t.body)
+        match = render.highlight(plain, t.locale, set(terms))
+        title_hits = {x for x in analyzer.terms(t.title, t.locale) if x in terms}
+        out.append(Found(hit.article_id, t, hit.score, match.html, plain, match.hits | title_hits, terms))
+    return out
+
+
+def _actor_kind(actor: Actor) -> str:
+    if actor.is_anonymous:
+        return "anonymous"
+    return "customer" if actor.is_customer else "staff"
+
+
+def search_articles(
+    db: Session, actor: Actor, q: str, locale: str | None, limit: int, now: datetime, log: bool = True
+) -> SearchOut:
+    loc = locale_or_error(locale)
+    found = find(db, actor, q, loc, limit)
+    search_id = None
+    if log:
+        entry = SearchLog(
+            query=analyzer.normalize(" ".join(q.split())).casefold()[:200],
+            locale=loc,
+            result_count=len(found),
+            actor_kind=_actor_kind(actor),
+            user_id=actor.user_id,
+            created_at=now,
+        )
+        db.add(entry)
+        db.flush()
+        search_id = entry.id
+    return SearchOut(
+        results=[
+            SearchResult(
+                id=f.article_id,
+                title=f.translation.title,
+                snippet=f.snippet,
+                score=f.score,
+                locale=f.translation.locale,
+                url=article_url(f.article_id, f.translation.locale),
+            )
+            for f in found
+        ],
+        search_id=search_id,
+        backend=search.backend_for(db).name,
+    )
+
+
+def record_click(db: Session, actor: Actor, search_id: int, article_id: int, now: datetime) -> None:
+    """Click-through: the first article opened from a search result list."""
+    entry = db.get(SearchLog, search_id)
+    if entry is None or (entry.user_id is not None and entry.user_id != actor.user_id):
+        raise NotFound(f"Search {search_id} does not exist.")
+    if repo.get_readable(db, actor, article_id) is None:
+        raise NotFound(f"Article {article_id} does not exist or you may not see it.")
+    if entry.clicked_at is None:
+        entry.clicked_article_id, entry.clicked_at = article_id, now
+        db.flush()
+
+
+def search_analytics(db: Session, actor: Actor, now: datetime, days: int, limit: int = 20) -> SearchAnalytics:
+    require_staff(actor)
+    since = now - timedelta(days=days)
+    total, clicked, zero = repo.search_totals(db, since)
+    return SearchAnalytics(
+        since=since,
+        searches=total,
+        with_click=clicked,
+        click_through_rate=round(clicked / total, 4) if total else None,
+        zero_result_searches=zero,
+        top_queries=[
+            QueryCount(query=q, count=n, clicks=c) for q, n, c in repo.top_queries(db, since, False, limit)
+        ],
+        zero_result_queries=[
+            QueryCount(query=q, count=n) for q, n, _ in repo.top_queries(db, since, True, limit)
+        ],
+    )
+
+
+# --- votes ----------------------------------------------------------------------------------
+def vote(db: Session, actor: Actor, article_id: int, data: VoteIn, now: datetime) -> VoteOut:
+    """'Was this helpful?' One vote per signed-in person (voting again replaces it);
+    anonymous votes are counted each time. Only published articles take votes."""
+    article = repo.get_readable(db, actor, article_id, for_update=True)
+    if article is None:
+        raise NotFound(f"Article {article_id} does not exist or you may not see it.")
+    if article.status != ArticleStatus.published.value:
+        raise Conflict(f"Article {article_id} is not published; only published articles take votes.")
+    locale = data.locale or article.source_locale
+    comment = (data.comment or "").strip() or None
+    previous = None
+    if actor.user_id is not None:
+        previous = db.query(Vote).filter(Vote.article_id == article.id, Vote.user_id == actor.user_id).first()
+    if previous is not None:
+        if previous.helpful != data.helpful:
+            article.helpful_count += 1 if data.helpful else -1
+            article.unhelpful_count += -1 if data.helpful else 1
+        previous.helpful, previous.comment, previous.locale, previous.created_at = (
+            data.helpful,
+            comment,
+            locale,
+            now,
+        )
+    else:
+        db.add(
+            Vote(
+                article_id=article.id,
+                locale=locale,
+                helpful=data.helpful,
+                comment=comment,
+                user_id=actor.user_id,
+                created_at=now,
+            )
+        )
+        if data.helpful:
+            article.helpful_count += 1
+        else:
+            article.unhelpful_count += 1
+    db.flush()
+    return VoteOut(
+        article_id=article.id, helpful_count=article.helpful_count, unhelpful_count=article.unhelpful_count
+    )
+
+
+def list_votes(db: Session, actor: Actor, article_id: int, limit: int = 100) -> list[Vote]:
+    get_article_for_edit(db, actor, article_id, lock=False)
+    return list(
+        db.query(Vote)
+        .filter(Vote.article_id == article_id)
+        .order_by(Vote.created_at.desc(), Vote.id.desc())
+        .limit(limit)
+    )
+
+
+# --- FAQ ------------------------------------------------------------------------------------
+FEATURED_MAX = 10
+
+
+def create_faq(db: Session, actor: Actor, data: FaqIn, now: datetime) -> FaqEntry:
+    require_staff(actor)
+    category = _category(db, actor, data.category, now, create=False)
+    if data.article_id is not None and db.get(Article, data.article_id) is None:
+        raise InvalidInput(f"Article {data.article_id} does not exist.", field="article_id")
+    entry = FaqEntry(
+        category_id=category.id,
+        locale=data.locale,
+        question=data.question.strip(),
+        answer=render.strip_active_content(data.answer),
+        article_id=data.article_id,
+        position=data.position,
+        featured=data.featured,
+        created_at=now,
+    )
+    db.add(entry)
+    db.flush()
+    return entry
+
+
+def list_faq(
+    db: Session, actor: Actor, locale: str | None, category: str | None, featured: bool | None
+) -> list[FaqEntry]:
+    """Entries of a locale (falling back to the default locale when it has none)."""
+    loc = locale_or_error(locale) or analyzer.DEFAULT_LOCALE
+    category_id = get_category(db, category).id if category else None
+    entries = repo.faq(db, actor, loc, category_id, featured)
+    if not entries and loc != analyzer.DEFAULT_LOCALE:
+        entries = repo.faq(db, actor, analyzer.DEFAULT_LOCALE, category_id, featured)
+    return entries[:FEATURED_MAX] if featured else entries
+
+
+def categories_by_id(db: Session, ids: Sequence[int]) -> dict[int, Category]:
+    return repo.categories_by_id(db, ids)
