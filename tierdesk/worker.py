@@ -19,6 +19,7 @@ from tierdesk.core.clock import Clock
 from tierdesk.core.config import Settings
 from tierdesk.core.db import Database
 from tierdesk.core.logging import get_logger
+from tierdesk.kb import tasks as kb_tasks
 from tierdesk.sla import tasks as sla_tasks
 from tierdesk.swarms import tasks as swarms_tasks
 
@@ -40,6 +41,7 @@ WORKER_JOBS: tuple[Job, ...] = (
         lambda db, now, s: accounts_tasks.purge_login_failures(db, now, s.login_window_seconds),
     ),
     Job("close_finished_swarms", 60, lambda db, now, s: swarms_tasks.close_finished_swarms(db, now)),
+    Job("settle_kb_sessions", 300, lambda db, now, s: kb_tasks.settle_sessions(db, now)),
 )
 # `tierdesk scheduler`: time-driven rules. Several schedulers may run at once (claims are exclusive).
 SCHEDULER_JOBS: tuple[Job, ...] = (Job("sla_tick", 1.0, lambda db, now, s: sla_tasks.tick(db, now)),)

@@ -11,13 +11,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, delete, false, insert, or_, select, true, tuple_
+from typing import Any, TypeVar
+from sqlalchemy import ColumnElement, Select, and_, delete, false, func, insert, or_, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tierdesk.core.errors import InvalidInput
 from tierdesk.core.security import Actor
 from tierdesk.swarms.models import SwarmMember
+from tierdesk.sla.models import SlaTimer
 from tierdesk.tickets.models import (
     Attachment,
     Message,
@@ -126,14 +128,13 @@ class TicketFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
 
+    # Tickets whose swarm this user is in (invited and not left): "swarms I'm in".
+    swarm_member_id: int | None = None
 
-def list_page(
-    db: Session, actor: Actor, flt: TicketFilter, sort: str, cursor: str | None, limit: int
-) -> tuple[list[Ticket], str | None]:
-    """One page of tickets, newest first by default. Each filter is an equality on a column
-    that leads an index ending in (created_at, id), so the page is an index range scan."""
-    column, desc = SORTS[sort]
-    stmt = readable(actor)
+S = TypeVar("S", bound=Select[Any])
+
+
+def _filtered(stmt: S, flt: TicketFilter) -> S:
     if flt.status:
         stmt = stmt.where(Ticket.status.in_(flt.status))
     if flt.tier_id is not None:
@@ -157,6 +158,25 @@ def list_page(
     if flt.created_to is not None:
         stmt = stmt.where(Ticket.created_at < flt.created_to)
     if cursor:
+    if flt.swarm_member_id is not None:
+        # One range of the partial index ix_swarm_members_active_user.
+        stmt = stmt.where(
+            Ticket.id.in_(
+                select(SwarmMember.ticket_id).where(
+                    SwarmMember.user_id == flt.swarm_member_id, SwarmMember.left_at.is_(None)
+                )
+            )
+        )
+    return stmt
+
+
+def list_page(
+    db: Session, actor: Actor, flt: TicketFilter, sort: str, cursor: str | None, limit: int
+) -> tuple[list[Ticket], str | None]:
+    """One page of tickets, newest first by default. Each filter is an equality on a column
+    that leads an index ending in (created_at, id), so the page is an index range scan."""
+    column, desc = SORTS[sort]
+    stmt = _filtered(readable(actor), flt)
         value, last_id = decode_cursor(cursor, sort)
         key = tuple_(column, Ticket.id)
         stmt = stmt.where(key < tuple_(value, last_id) if desc else key > tuple_(value, last_id))
@@ -171,6 +191,48 @@ def list_page(
 
 
 # --- children ------------------------------------------------------------------------------
+def count_capped(db: Session, actor: Actor, flt: TicketFilter, cap: int) -> int:
+    """How many tickets match, counting at most `cap`: the same index range as the list,
+    stopped after `cap` rows, so a badge never costs a COUNT(*) over a big queue."""
+    inner = _filtered(select(Ticket.id).where(visibility(actor)), flt).limit(cap).subquery()
+    return int(db.scalar(select(func.count()).select_from(inner)) or 0)
+
+
+# --- SLA targets due soonest ("breaching soon") ----------------------------------------------
+# The WHERE repeats the predicate of the partial index ix_sla_timers_due (running and not
+# fired), so the planner walks that index in due_at order and stops after the page.
+def _due_soon(actor: Actor, until: datetime) -> Select[Ticket, SlaTimer]:
+    return (
+        select(Ticket, SlaTimer)
+        .join(Ticket, Ticket.id == SlaTimer.ticket_id)
+        .where(
+            SlaTimer.fired_at.is_(None),
+            SlaTimer.paused_at.is_(None),
+            SlaTimer.met_at.is_(None),
+            SlaTimer.cancelled_at.is_(None),
+            SlaTimer.due_at <= until,
+            visibility(actor),
+        )
+    )
+
+
+def due_soon_page(
+    db: Session, actor: Actor, until: datetime, after: tuple[datetime, int] | None, limit: int
+) -> list[tuple[Ticket, SlaTimer]]:
+    """Running, unfired SLA targets due by `until`, soonest first, keyset after
+    (due_at, timer id), on tickets the actor may see."""
+    stmt = _due_soon(actor, until)
+    if after is not None:
+        stmt = stmt.where(tuple_(SlaTimer.due_at, SlaTimer.id) > tuple_(after[0], after[1]))
+    rows = db.execute(stmt.order_by(SlaTimer.due_at, SlaTimer.id).limit(limit))
+    return [(t, timer) for t, timer in rows]
+
+
+def due_soon_count(db: Session, actor: Actor, until: datetime, cap: int) -> int:
+    inner = _due_soon(actor, until).with_only_columns(SlaTimer.id).limit(cap).subquery()
+    return int(db.scalar(select(func.count()).select_from(inner)) or 0)
+
+
 def messages(db: Session, ticket_id: int, include_internal: bool) -> list[Message]:
     stmt = select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id)
     if not include_internal:

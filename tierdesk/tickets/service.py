@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -799,6 +800,55 @@ def timeline(db: Session, actor: Actor, ticket_id: int) -> Timeline:
     ]
     entries.sort(key=lambda entry: (entry.at, 0 if entry.type == "event" else 1))
     return Timeline(ticket_id=ticket.id, number=ticket.number, entries=entries)
+
+def count_tickets(db: Session, actor: Actor, flt: TicketFilter, cap: int = 1000) -> int:
+    """How many tickets the actor may see match `flt`, counting at most `cap` (badges show
+    "999+"): bounded by the same index range as the list, never a full COUNT(*)."""
+    require_staff(actor)
+    return repo.count_capped(db, actor, flt, cap)
+
+
+@dataclass(frozen=True)
+class DueTarget:
+    """A running SLA target of a visible ticket, for "breaching soon"."""
+
+    ticket: Ticket
+    timer_id: int
+    metric: str
+    due_at: datetime
+    warned: bool
+
+
+def _due_cursor(due_at: datetime, timer_id: int) -> str:
+    return repo.encode_cursor("due_at", due_at, timer_id)
+
+
+def due_soon(
+    db: Session, actor: Actor, until: datetime, cursor: str | None, limit: int
+) -> tuple[list[DueTarget], str | None]:
+    """Running, not yet breached SLA targets due by `until` on tickets the actor may see,
+    soonest first; one row per target. Walks the partial due-index, O(page)."""
+    require_staff(actor)
+    after = repo.decode_cursor(cursor, "due_at") if cursor else None
+    rows = repo.due_soon_page(db, actor, until, after, limit + 1)
+    out = [
+        DueTarget(
+            ticket=t,
+            timer_id=timer.id,
+            metric=timer.metric,
+            due_at=timer.due_at,
+            warned=timer.warned_at is not None,
+        )
+        for t, timer in rows[:limit]
+    ]
+    next_cursor = _due_cursor(out[-1].due_at, out[-1].timer_id) if len(rows) > limit else None
+    return out, next_cursor
+
+
+def count_due_soon(db: Session, actor: Actor, until: datetime, cap: int = 1000) -> int:
+    require_staff(actor)
+    return repo.due_soon_count(db, actor, until, cap)
+
 
 
 def status_counts(db: Session) -> list[tuple[str, int, int]]:
