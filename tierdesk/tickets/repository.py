@@ -10,16 +10,16 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-
 from typing import Any, TypeVar
+
 from sqlalchemy import ColumnElement, Select, and_, delete, false, func, insert, or_, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tierdesk.core.errors import InvalidInput
 from tierdesk.core.security import Actor
-from tierdesk.swarms.models import SwarmMember
 from tierdesk.sla.models import SlaTimer
+from tierdesk.swarms.models import SwarmMember
 from tierdesk.tickets.models import (
     Attachment,
     Message,
@@ -127,9 +127,9 @@ class TicketFilter:
     priority: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
-
     # Tickets whose swarm this user is in (invited and not left): "swarms I'm in".
     swarm_member_id: int | None = None
+
 
 S = TypeVar("S", bound=Select[Any])
 
@@ -157,7 +157,6 @@ def _filtered(stmt: S, flt: TicketFilter) -> S:
         stmt = stmt.where(Ticket.created_at >= flt.created_from)
     if flt.created_to is not None:
         stmt = stmt.where(Ticket.created_at < flt.created_to)
-    if cursor:
     if flt.swarm_member_id is not None:
         # One range of the partial index ix_swarm_members_active_user.
         stmt = stmt.where(
@@ -177,6 +176,7 @@ def list_page(
     that leads an index ending in (created_at, id), so the page is an index range scan."""
     column, desc = SORTS[sort]
     stmt = _filtered(readable(actor), flt)
+    if cursor:
         value, last_id = decode_cursor(cursor, sort)
         key = tuple_(column, Ticket.id)
         stmt = stmt.where(key < tuple_(value, last_id) if desc else key > tuple_(value, last_id))
@@ -190,7 +190,6 @@ def list_page(
     return rows, next_cursor
 
 
-# --- children ------------------------------------------------------------------------------
 def count_capped(db: Session, actor: Actor, flt: TicketFilter, cap: int) -> int:
     """How many tickets match, counting at most `cap`: the same index range as the list,
     stopped after `cap` rows, so a badge never costs a COUNT(*) over a big queue."""
@@ -233,6 +232,7 @@ def due_soon_count(db: Session, actor: Actor, until: datetime, cap: int) -> int:
     return int(db.scalar(select(func.count()).select_from(inner)) or 0)
 
 
+# --- children ------------------------------------------------------------------------------
 def messages(db: Session, ticket_id: int, include_internal: bool) -> list[Message]:
     stmt = select(Message).where(Message.ticket_id == ticket_id).order_by(Message.id)
     if not include_internal:

@@ -801,6 +801,7 @@ def timeline(db: Session, actor: Actor, ticket_id: int) -> Timeline:
     entries.sort(key=lambda entry: (entry.at, 0 if entry.type == "event" else 1))
     return Timeline(ticket_id=ticket.id, number=ticket.number, entries=entries)
 
+
 def count_tickets(db: Session, actor: Actor, flt: TicketFilter, cap: int = 1000) -> int:
     """How many tickets the actor may see match `flt`, counting at most `cap` (badges show
     "999+"): bounded by the same index range as the list, never a full COUNT(*)."""
@@ -848,7 +849,6 @@ def due_soon(
 def count_due_soon(db: Session, actor: Actor, until: datetime, cap: int = 1000) -> int:
     require_staff(actor)
     return repo.due_soon_count(db, actor, until, cap)
-
 
 
 def status_counts(db: Session) -> list[tuple[str, int, int]]:
