@@ -75,7 +75,7 @@ def scheduler(
 ) -> None:
     """Fire due SLA warnings and breaches (escalating on time-box breaches), every second.
     Several schedulers may run at once: each due timer is claimed by exactly one."""
-    from tierdesk.sla.tasks import tick
+    from tierdesk.sla.tasks import more_pending, tick
     from tierdesk.worker import SCHEDULER_JOBS, run_forever
 
     settings = get_settings()
@@ -85,6 +85,8 @@ def scheduler(
             result = tick(db, datetime.now(UTC))
             db.commit()
         console.print(f"warned {result.warned}, breached {result.breached}, escalated {result.escalated}")
+        if more_pending(result):
+            console.print("more are due: run again, or run `tierdesk scheduler` to drain them")
         return
     stop = threading.Event()
     console.print("[green]scheduler running[/] (Ctrl-C stops it)")

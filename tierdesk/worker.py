@@ -8,6 +8,7 @@ mode) runs it in a thread beside the web server.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,12 @@ class Job:
     name: str
     every_seconds: float
     run: Callable[[Session, datetime, Settings], object]
+    # Given a run's result, whether a backlog remains: the loop then runs the job again at
+    # once (each run its own transaction) for up to BACKLOG_SECONDS before the other jobs.
+    again: Callable[[object], bool] | None = None
+
+
+BACKLOG_SECONDS = 5.0
 
 
 # `tierdesk worker`: housekeeping and (as they land) outbox delivery.
@@ -44,7 +51,9 @@ WORKER_JOBS: tuple[Job, ...] = (
     Job("settle_kb_sessions", 300, lambda db, now, s: kb_tasks.settle_sessions(db, now)),
 )
 # `tierdesk scheduler`: time-driven rules. Several schedulers may run at once (claims are exclusive).
-SCHEDULER_JOBS: tuple[Job, ...] = (Job("sla_tick", 1.0, lambda db, now, s: sla_tasks.tick(db, now)),)
+SCHEDULER_JOBS: tuple[Job, ...] = (
+    Job("sla_tick", 1.0, lambda db, now, s: sla_tasks.tick(db, now), again=sla_tasks.more_pending),
+)
 JOBS = WORKER_JOBS + SCHEDULER_JOBS
 
 
@@ -79,6 +88,9 @@ def run_forever(
                 try:
                     result = run_job(database, job, now, settings)
                     log.debug("job_done", job=job.name, result=str(result))
+                    budget = time.monotonic() + BACKLOG_SECONDS
+                    while job.again and job.again(result) and time.monotonic() < budget and not stop.is_set():
+                        result = run_job(database, job, clock.now(), settings)
                 except Exception:  # a failing job must not stop the others
                     pass
         stop.wait(tick)

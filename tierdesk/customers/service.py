@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
 from tierdesk.core.errors import InvalidInput, NotFound
+from tierdesk.core.memo import memoised
 from tierdesk.core.security import Actor, require_admin, require_signed_in, require_staff, require_supervisor
 from tierdesk.customers import repository as repo
 from tierdesk.customers.models import Customer, Organization
@@ -51,7 +52,7 @@ def delete_organization(db: Session, actor: Actor, org_id: int) -> None:
 
 
 def organization_by_id(db: Session, org_id: int) -> Organization | None:
-    return db.get(Organization, org_id)
+    return memoised(db, ("organization", org_id), lambda: db.get(Organization, org_id))
 
 
 def list_customers(
@@ -101,7 +102,7 @@ def delete_customer(db: Session, actor: Actor, customer_id: int) -> None:
 
 
 def customer_by_id(db: Session, customer_id: int) -> Customer | None:
-    return db.get(Customer, customer_id)
+    return memoised(db, ("customer", customer_id), lambda: db.get(Customer, customer_id))
 
 
 def find_or_create_customer(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tierdesk.core.errors import NotFound
@@ -33,6 +33,21 @@ def notify(
         for u in targets
     )
     return len(targets)
+
+
+def notify_many(
+    db: Session, items: Iterable[tuple[Iterable[int | None], str, int | None, str]], now: datetime
+) -> int:
+    """Many notifications in one INSERT: (user ids, kind, ticket id, body) per item, each
+    user at most once per item."""
+    rows = [
+        {"user_id": u, "kind": kind, "ticket_id": ticket_id, "body": body[:1000], "created_at": now}
+        for user_ids, kind, ticket_id, body in items
+        for u in sorted({u for u in user_ids if u is not None})
+    ]
+    if rows:
+        db.execute(insert(Notification), rows)
+    return len(rows)
 
 
 def list_mine(db: Session, actor: Actor, unread_only: bool, limit: int) -> list[NotificationOut]:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
 from tierdesk.core.errors import Forbidden, InvalidInput
+from tierdesk.core.memo import memoised
 from tierdesk.core.security import Actor, Scope, require_staff, require_supervisor
 from tierdesk.routing import repository as repo
 from tierdesk.routing.models import RoutingRule, Stage
@@ -197,7 +198,7 @@ def decide(db: Session, facts: RoutingFacts, stage: str) -> Decision:
     tags: list[str] = []
     rule_ids: list[int] = []
     reasons: list[str] = []
-    for rule in repo.enabled_rules(db, which):
+    for rule in memoised(db, ("routing_rules", which), lambda: repo.enabled_rules(db, which)):
         if not matches(rule.conditions or [], facts):
             continue
         rule_ids.append(rule.id)

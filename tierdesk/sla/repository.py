@@ -91,7 +91,9 @@ def claim(db: Session, now: datetime, limit: int, column: str) -> list[SlaTimer]
     deadline = SlaTimer.due_at if column == "fired_at" else SlaTimer.warn_at
     stmt = running(select(SlaTimer.id)).where(stamp.is_(None), deadline <= now)
     if column == "warned_at":
-        stmt = stmt.where(SlaTimer.fired_at.is_(None))
+        # A timer already past its deadline gets its breach, not a warning first (a
+        # scheduler that was down must not send both for the same timer).
+        stmt = stmt.where(SlaTimer.fired_at.is_(None), SlaTimer.due_at > now)
     stmt = stmt.order_by(deadline).limit(limit).with_for_update(skip_locked=True)
     ids = list(db.scalars(stmt))
     if not ids:

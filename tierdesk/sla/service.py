@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
 from tierdesk.core.errors import InvalidInput
+from tierdesk.core.memo import memoised
 from tierdesk.core.security import Actor, require_staff, require_supervisor
 from tierdesk.sla import repository as repo
 from tierdesk.sla.calendar import BusinessCalendar, add_business_time, business_time_between
@@ -150,10 +151,14 @@ def delete_policy(db: Session, actor: Actor, policy_id: int) -> None:
 def _calendar(db: Session, calendar_id: int | None) -> BusinessCalendar:
     if calendar_id is None:
         return ALWAYS_OPEN
-    row = tiers.calendar_by_id(db, calendar_id)
-    if row is None:
-        return ALWAYS_OPEN
-    return BusinessCalendar.from_data(row.timezone, row.hours or {}, row.holidays or [])
+
+    def load() -> BusinessCalendar:
+        row = tiers.calendar_by_id(db, calendar_id)
+        if row is None:
+            return ALWAYS_OPEN
+        return BusinessCalendar.from_data(row.timezone, row.hours or {}, row.holidays or [])
+
+    return memoised(db, ("business_calendar", calendar_id), load)
 
 
 def _consumed_now(db: Session, timer: SlaTimer, now: datetime) -> int:
@@ -260,10 +265,15 @@ def _retarget(
 
 # --- hooks called by the tickets service ---------------------------------------------------
 def _policy_and_targets(db: Session, facts: TicketFacts) -> tuple[SlaPolicy | None, dict[str, SlaTarget]]:
-    policy = repo.matching_policy(db, facts.tier_id, facts.priority, facts.plan, facts.segment)
+    key = ("sla_policy", facts.tier_id, facts.priority, facts.plan, facts.segment)
+    policy = memoised(
+        db, key, lambda: repo.matching_policy(db, facts.tier_id, facts.priority, facts.plan, facts.segment)
+    )
     if policy is None:
         return None, {}
-    return policy, {t.metric: t for t in repo.targets_of(db, [policy.id])[policy.id]}
+    policy_id = policy.id
+    targets = memoised(db, ("sla_targets", policy_id), lambda: repo.targets_of(db, [policy_id])[policy_id])
+    return policy, {t.metric: t for t in targets}
 
 
 def _calendar_for(facts: TicketFacts, policy: SlaPolicy | None) -> int | None:
@@ -388,11 +398,12 @@ def on_public_reply(db: Session, facts: TicketFacts, by_customer: bool, now: dat
 def on_tier_changed(db: Session, facts: TicketFacts, now: datetime) -> None:
     """The old tier's box is met (the ticket left in time, or was escalated on breach); the
     new tier's box starts; other targets follow the policy of the new tier."""
-    for timer in repo.open_timers(db, facts.ticket_id):
+    timers = repo.open_timers(db, facts.ticket_id)
+    for timer in timers:
         if timer.metric == Metric.time_in_tier.value:
             _met(db, timer, now)
     policy, targets = _policy_and_targets(db, facts)
-    _retarget_open(db, facts, policy, targets, now)
+    _retarget_open(db, facts, policy, targets, now, timers)
     _start_time_in_tier(db, facts, policy, targets, now)
     db.flush()
 
@@ -404,10 +415,16 @@ def on_priority_changed(db: Session, facts: TicketFacts, now: datetime) -> None:
 
 
 def _retarget_open(
-    db: Session, facts: TicketFacts, policy: SlaPolicy | None, targets: dict[str, SlaTarget], now: datetime
+    db: Session,
+    facts: TicketFacts,
+    policy: SlaPolicy | None,
+    targets: dict[str, SlaTarget],
+    now: datetime,
+    timers: list[SlaTimer] | None = None,
 ) -> None:
-    for timer in repo.open_timers(db, facts.ticket_id):
-        if timer.metric == Metric.time_in_tier.value:
+    """Re-target the ticket's open timers (those given, else read) other than time in tier."""
+    for timer in repo.open_timers(db, facts.ticket_id) if timers is None else timers:
+        if timer.metric == Metric.time_in_tier.value or timer.met_at is not None:
             continue
         target = targets.get(timer.metric)
         if target is None:

@@ -1,9 +1,15 @@
 """The SLA scheduler's single step: fire warnings and breaches that are due.
 
-`tick(db, now)` is what `tierdesk scheduler` runs every second (and `--once` runs once);
-tests call it with a fake clock. Claims and their consequences (events, notifications,
-automatic escalation) share one transaction per batch, so a crash loses nothing and two
-schedulers never fire the same timer twice (see repository.claim).
+`tick(db, now)` is what `tierdesk scheduler` runs (and `--once` runs once); tests call it
+with a fake clock. Claims and their consequences (events, notifications, automatic
+escalation) share one transaction per batch, so a crash loses nothing and two schedulers
+never fire the same timer twice (see repository.claim).
+
+A batch is handled set-wise: the claimed timers' tickets are read in one query, their
+events and notifications written with one INSERT each, and configuration (tiers, paths,
+calendars, rules, policies) read once per tick (core.memo). Only automatic escalation
+stays per ticket, because it moves the ticket through the same service call a person's
+escalation does.
 """
 
 from __future__ import annotations
@@ -14,19 +20,25 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tierdesk.accounts import service as accounts
+from tierdesk.core.memo import memo_scope
 from tierdesk.core.security import SYSTEM
 from tierdesk.escalation import service as escalation
 from tierdesk.notifications import service as notifications
 from tierdesk.sla import service as sla
 from tierdesk.sla.models import Metric, SlaTimer
 from tierdesk.tickets import service as tickets
-from tierdesk.tickets.models import EventKind
+from tierdesk.tickets.models import EventKind, Ticket
 from tierdesk.tiers import service as tiers
 
-# Small batches keep each tick's transaction short: on SQLite it holds the only write lock
-# (web writes wait behind it), on PostgreSQL it holds the claimed tickets' row locks.
-# bench/sla_sweep.py measured 0.2-0.4 s per 100 first-response breaches on this machine.
-BATCH = 100
+# One batch is one short transaction: on SQLite it holds the only write lock (web writes
+# wait behind it), on PostgreSQL the claimed timers' row locks. 1,000 first-response
+# breaches take ~0.1-0.2 s here (bench/sla_sweep.py); the scheduler loop repeats full batches.
+BATCH = 1000
+# Above this many first-response breaches in one batch, supervisors get one digest each
+# instead of one alert per ticket (an outage must not bury them in thousands of alerts).
+DIGEST_OVER = 10
+
+Notice = tuple[list[int | None], str, int | None, str]
 
 
 @dataclass
@@ -34,64 +46,103 @@ class TickResult:
     warned: int = 0
     breached: int = 0
     escalated: int = 0
-    _supervisors: list[int] | None = None
 
-    def supervisors(self, db: Session) -> list[int]:
-        """Looked up once per tick, not once per breach."""
-        if self._supervisors is None:
-            self._supervisors = accounts.supervisor_ids(db)
-        return self._supervisors
+    @property
+    def fired(self) -> int:
+        return self.warned + self.breached
 
 
-def _people(db: Session, ticket_id: int) -> tuple[list[int | None], str, int | None]:
-    ticket = tickets.get_ticket(db, SYSTEM, ticket_id)
-    lead = None
-    if ticket.team_id is not None:
-        team = tiers.team_by_id(db, ticket.team_id)
-        lead = team.lead_id if team else None
-    return [ticket.assignee_id, lead], ticket.subject, ticket.tier_id
+def _people(db: Session, ticket: Ticket) -> list[int | None]:
+    """Who hears about a ticket's timers: its assignee and its team's lead."""
+    team = tiers.team_by_id(db, ticket.team_id) if ticket.team_id is not None else None
+    return [ticket.assignee_id, team.lead_id if team else None]
 
 
-def _warn(db: Session, timer: SlaTimer, now: datetime) -> None:
-    people, subject, _ = _people(db, timer.ticket_id)
-    data = {"metric": timer.metric, "due_at": timer.due_at.isoformat(), "timer_id": timer.id}
-    tickets.record_event(db, SYSTEM, timer.ticket_id, EventKind.sla_warning, now, data)
-    body = f"T-{timer.ticket_id} '{subject[:80]}': {timer.metric.replace('_', ' ')} due at {timer.due_at:%Y-%m-%d %H:%M} UTC."
-    notifications.notify(db, people, "sla_warning", timer.ticket_id, body, now)
+def _label(timer: SlaTimer) -> str:
+    return timer.metric.replace("_", " ")
 
 
-def _breach(db: Session, timer: SlaTimer, now: datetime, result: TickResult) -> None:
-    people, subject, tier_id = _people(db, timer.ticket_id)
-    data = {"metric": timer.metric, "due_at": timer.due_at.isoformat(), "timer_id": timer.id}
-    tickets.record_event(db, SYSTEM, timer.ticket_id, EventKind.sla_breached, now, data)
-    label = timer.metric.replace("_", " ")
-    body = (
-        f"T-{timer.ticket_id} '{subject[:80]}': {label} breached (was due {timer.due_at:%Y-%m-%d %H:%M} UTC)."
-    )
-    if timer.metric == Metric.time_in_tier.value and timer.tier_id == tier_id:
-        tier = tiers.tier_by_id(db, tier_id) if tier_id else None
-        minutes = timer.target_seconds // 60
-        reason = f"Time box of {tier.key if tier else 'the tier'} ({minutes} min) ran out"
-        if escalation.auto_escalate(db, timer.ticket_id, reason, now) is not None:
-            result.escalated += 1
-        notifications.notify(db, people, "sla_breached", timer.ticket_id, body, now)
-    elif timer.metric == Metric.first_response.value:
-        notifications.notify(
-            db, [*people, *result.supervisors(db)], "sla_breached", timer.ticket_id, body, now
+def _data(timer: SlaTimer) -> dict[str, object]:
+    return {"metric": timer.metric, "due_at": timer.due_at.isoformat(), "timer_id": timer.id}
+
+
+def _warn(db: Session, timers: list[SlaTimer], now: datetime) -> None:
+    by_id = tickets.preload_tickets(db, [t.ticket_id for t in timers])
+    events = [(t.ticket_id, EventKind.sla_warning, _data(t)) for t in timers]
+    notices: list[Notice] = []
+    for t in timers:
+        ticket = by_id[t.ticket_id]
+        body = f"T-{ticket.id} '{ticket.subject[:80]}': {_label(t)} due at {t.due_at:%Y-%m-%d %H:%M} UTC."
+        notices.append((_people(db, ticket), "sla_warning", ticket.id, body))
+    tickets.record_events(db, SYSTEM, events, now)
+    notifications.notify_many(db, notices, now)
+
+
+def _breach(db: Session, timers: list[SlaTimer], now: datetime, result: TickResult) -> None:
+    by_id = tickets.preload_tickets(db, [t.ticket_id for t in timers])
+    tickets.record_events(db, SYSTEM, [(t.ticket_id, EventKind.sla_breached, _data(t)) for t in timers], now)
+    notices: list[Notice] = []
+    first_responses: list[tuple[Ticket, SlaTimer]] = []
+    for t in timers:
+        ticket = by_id[t.ticket_id]
+        body = (
+            f"T-{ticket.id} '{ticket.subject[:80]}': {_label(t)} breached "
+            f"(was due {t.due_at:%Y-%m-%d %H:%M} UTC)."
         )
-    else:
-        notifications.notify(db, people, "sla_breached", timer.ticket_id, body, now)
+        notices.append((_people(db, ticket), "sla_breached", ticket.id, body))
+        if t.metric == Metric.first_response.value:
+            first_responses.append((ticket, t))
+        elif t.metric == Metric.time_in_tier.value and t.tier_id == ticket.tier_id:
+            tier = tiers.tier_by_id(db, t.tier_id) if t.tier_id else None
+            reason = f"Time box of {tier.key if tier else 'the tier'} ({t.target_seconds // 60} min) ran out"
+            if escalation.auto_escalate(db, ticket.id, reason, now) is not None:
+                result.escalated += 1
+    notices.extend(_supervisor_alerts(db, first_responses))
+    notifications.notify_many(db, notices, now)
+
+
+def _supervisor_alerts(db: Session, breaches: list[tuple[Ticket, SlaTimer]]) -> list[Notice]:
+    """A first-response breach alerts the supervisors: per ticket, or as one digest when a
+    batch holds many (listing the oldest first)."""
+    if not breaches:
+        return []
+    supervisors: list[int | None] = list(accounts.supervisor_ids(db))
+    if not supervisors:
+        return []
+    if len(breaches) <= DIGEST_OVER:
+        return [
+            (
+                supervisors,
+                "sla_breached",
+                ticket.id,
+                f"T-{ticket.id} '{ticket.subject[:80]}': first response breached "
+                f"(was due {t.due_at:%Y-%m-%d %H:%M} UTC).",
+            )
+            for ticket, t in breaches
+        ]
+    listed = ", ".join(f"T-{ticket.id}" for ticket, _ in breaches[:20])
+    more = f" and {len(breaches) - 20} more" if len(breaches) > 20 else ""
+    body = f"{len(breaches)} tickets breached first response: {listed}{more}."
+    return [(supervisors, "sla_breached_digest", None, body)]
 
 
 def tick(db: Session, now: datetime, batch: int = BATCH) -> TickResult:
-    """One scheduler step: every warning and breach due at `now`, in batches. The caller
-    commits (per call); call again until it returns zeros to drain a backlog faster."""
+    """One scheduler step: up to `batch` warnings and `batch` breaches due at `now`. The
+    caller commits; `drain` repeats it while there is more."""
     result = TickResult()
-    for timer in sla.claim_warnings(db, now, batch):
-        _warn(db, timer, now)
-        result.warned += 1
-    for timer in sla.claim_due(db, now, batch):
-        _breach(db, timer, now, result)
-        result.breached += 1
-    db.flush()
+    with memo_scope(db):
+        warnings = sla.claim_warnings(db, now, batch)
+        if warnings:
+            _warn(db, warnings, now)
+            result.warned = len(warnings)
+        due = sla.claim_due(db, now, batch)
+        if due:
+            _breach(db, due, now, result)
+            result.breached = len(due)
+        db.flush()
     return result
+
+
+def more_pending(result: object, batch: int = BATCH) -> bool:
+    """Whether a tick was full, so the scheduler should run another batch right away."""
+    return isinstance(result, TickResult) and (result.warned >= batch or result.breached >= batch)

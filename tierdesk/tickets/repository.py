@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -251,6 +252,13 @@ def attachments(db: Session, ticket_id: int, include_internal: bool) -> list[Att
     if not include_internal:
         stmt = stmt.where(Attachment.internal.is_(False))
     return list(db.scalars(stmt))
+
+
+def by_ids(db: Session, ticket_ids: Sequence[int]) -> list[Ticket]:
+    """Tickets by primary key, no authorization (system jobs)."""
+    if not ticket_ids:
+        return []
+    return list(db.scalars(select(Ticket).where(Ticket.id.in_(sorted(set(ticket_ids))))))
 
 
 def links(db: Session, ticket_id: int) -> list[TicketLink]:

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from tierdesk.accounts import service as accounts
 from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tierdesk.core.security import Actor, Scope, require_admin, require_signed_in, require_staff
+from tierdesk.core.memo import memoised, remember
+from tierdesk.core.security import SYSTEM, Actor, Scope, require_admin, require_signed_in, require_staff
 from tierdesk.core.storage import FileStore, check_upload
 from tierdesk.customers import service as customers
 from tierdesk.customers.models import Customer
@@ -106,7 +107,12 @@ def _require_write(actor: Actor) -> None:
 
 def get_ticket(db: Session, actor: Actor, ticket_id: int, for_update: bool = False) -> Ticket:
     require_signed_in(actor)
-    ticket = repo.get_readable(db, actor, ticket_id, for_update=for_update)
+    if actor is SYSTEM and not for_update:
+        # Jobs read the same ticket several times per step; inside a memo scope (see
+        # preload_tickets) the first read is reused.
+        ticket = memoised(db, ("ticket", ticket_id), lambda: repo.get_readable(db, actor, ticket_id))
+    else:
+        ticket = repo.get_readable(db, actor, ticket_id, for_update=for_update)
     if ticket is None:
         raise NotFound(f"Ticket T-{ticket_id} does not exist or you may not see it.")
     return ticket
@@ -170,7 +176,7 @@ def routing_facts_for(db: Session, ticket: Ticket, has_incident: bool | None = N
         raise NotFound(f"The requester of T-{ticket.id} does not exist.")
     incident = has_incident
     if incident is None:
-        incident = any(lk.kind == LinkKind.part_of_incident.value for lk in repo.links(db, ticket.id))
+        incident = any(lk.kind == LinkKind.part_of_incident.value for lk in _links(db, ticket.id))
     return _routing_facts(
         db,
         requester,
@@ -479,6 +485,43 @@ def move_ticket(
     return ticket
 
 
+def preload_tickets(db: Session, ticket_ids: Sequence[int]) -> dict[int, Ticket]:
+    """Load many tickets in one query for a job (no authorization: system use only). Inside
+    a memo scope they also serve later `get_ticket(SYSTEM, …)` calls without a query."""
+    loaded = {t.id: t for t in repo.by_ids(db, ticket_ids)}
+    for ticket_id, ticket in loaded.items():
+        remember(db, ("ticket", ticket_id), ticket)
+    return loaded
+
+
+def record_events(
+    db: Session, actor: Actor, events: Sequence[tuple[int, EventKind, dict[str, Any] | None]], now: datetime
+) -> None:
+    """Append many field-less events (SLA warnings and breaches) in one INSERT; the
+    caller vouches that the tickets exist (e.g. they own claimed timers of them)."""
+    if not events:
+        return
+    kind_of_actor = _actor_kind(actor)
+    rows = [
+        {
+            "ticket_id": ticket_id,
+            "at": now,
+            "actor_kind": kind_of_actor,
+            "actor_user_id": None if actor.is_customer else actor.user_id,
+            "actor_customer_id": actor.customer_id if actor.is_customer else None,
+            "kind": kind.value,
+            "data": data,
+        }
+        for ticket_id, kind, data in events
+    ]
+    db.execute(insert(TicketEvent), rows)
+
+
+def _links(db: Session, ticket_id: int) -> list[TicketLink]:
+    """A ticket's links, read once per job step (memo scope) for routing facts and hand-offs."""
+    return memoised(db, ("links", ticket_id), lambda: repo.links(db, ticket_id))
+
+
 def record_event(
     db: Session,
     actor: Actor,
@@ -739,7 +782,7 @@ def impact_facts(db: Session, ticket: Ticket) -> str:
     if ticket.reopen_count:
         lines.append(f"Reopened {ticket.reopen_count} time(s).")
     incidents = [
-        lk.external_key for lk in repo.links(db, ticket.id) if lk.kind == LinkKind.part_of_incident.value
+        lk.external_key for lk in _links(db, ticket.id) if lk.kind == LinkKind.part_of_incident.value
     ]
     if incidents:
         lines.append(f"Part of incident(s): {', '.join(k for k in incidents if k)}.")

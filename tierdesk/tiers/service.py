@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
 from tierdesk.core.errors import InvalidInput
+from tierdesk.core.memo import memoised
 from tierdesk.core.security import Actor, require_staff, require_supervisor
 from tierdesk.tiers import repository as repo
 from tierdesk.tiers.models import AgentProfile, Calendar, EscalationPath, Skill, Team, Tier
@@ -66,11 +67,11 @@ def delete_tier(db: Session, actor: Actor, tier_id: int) -> None:
 
 
 def tier_exists(db: Session, tier_id: int) -> bool:
-    return db.get(Tier, tier_id) is not None
+    return tier_by_id(db, tier_id) is not None
 
 
 def tier_by_id(db: Session, tier_id: int) -> Tier | None:
-    return db.get(Tier, tier_id)
+    return memoised(db, ("tier", tier_id), lambda: db.get(Tier, tier_id))
 
 
 def tier_by_key(db: Session, key: str) -> Tier | None:
@@ -83,7 +84,7 @@ def default_tier(db: Session) -> Tier | None:
 
 def all_tiers(db: Session) -> list[Tier]:
     """Every tier, lowest level first, without an authorization check (for system jobs)."""
-    return repo.tiers(db)
+    return memoised(db, "tiers", lambda: repo.tiers(db))
 
 
 # --- escalation paths ---------------------------------------------------------------------
@@ -93,7 +94,7 @@ def list_paths(db: Session, actor: Actor) -> list[EscalationPath]:
 
 
 def paths_from(db: Session, tier_id: int) -> list[EscalationPath]:
-    return repo.escalation_paths(db, from_tier_id=tier_id)
+    return memoised(db, ("paths_from", tier_id), lambda: repo.escalation_paths(db, from_tier_id=tier_id))
 
 
 def create_path(db: Session, actor: Actor, data: EscalationPathIn) -> EscalationPath:
@@ -160,7 +161,7 @@ def get_calendar(db: Session, actor: Actor, calendar_id: int) -> Calendar:
 
 
 def calendar_by_id(db: Session, calendar_id: int) -> Calendar | None:
-    return db.get(Calendar, calendar_id)
+    return memoised(db, ("calendar", calendar_id), lambda: db.get(Calendar, calendar_id))
 
 
 def calendar_exists(db: Session, calendar_id: int) -> bool:
@@ -212,7 +213,7 @@ def delete_team(db: Session, actor: Actor, team_id: int) -> None:
 
 
 def team_by_id(db: Session, team_id: int) -> Team | None:
-    return db.get(Team, team_id)
+    return memoised(db, ("team", team_id), lambda: db.get(Team, team_id))
 
 
 def team_by_key(db: Session, key: str) -> Team | None:
