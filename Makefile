@@ -36,6 +36,17 @@ contracts:
 pytest:
 	$(BIN)/pytest
 
+# Benchmarks (docs/performance.md). bench-quick checks that the bench scripts still run (tiny
+# data, no timing assertions); bench-compare runs tierdesk and django-helpdesk 2.6.1 (installed
+# from PyPI into var/peer-venv) side by side: `N=100000 make bench-compare`.
+N ?= 10000
+.PHONY: bench-quick bench-compare
+bench-quick: install
+	$(BIN)/python bench/run.py --quick
+
+bench-compare: install
+	$(BIN)/python bench/run.py --tickets $(N) --peer --out var/bench/compare-$(N).json
+
 # Extract every _()/gettext()/N_() string from Python and templates, then update the zh/ja/it
 # catalogs (new strings arrive empty: translate them; tests/test_i18n.py lists what is missing).
 LANGS := zh ja it
