@@ -23,6 +23,22 @@ def users_page(db: Session, after_id: int | None, limit: int, role: str | None) 
     return list(db.scalars(stmt))
 
 
+def names_of(db: Session, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return {uid: name for uid, name in db.execute(select(User.id, User.name).where(User.id.in_(user_ids)))}
+
+
+def staff_page(db: Session, limit: int) -> list[tuple[int, str]]:
+    stmt = (
+        select(User.id, User.name)
+        .where(User.role != "customer", User.is_active.is_(True))
+        .order_by(User.name, User.id)
+        .limit(limit)
+    )
+    return [(uid, name) for uid, name in db.execute(stmt)]
+
+
 def token_by_lookup(db: Session, lookup: str) -> ApiToken | None:
     return db.scalars(select(ApiToken).where(ApiToken.lookup == lookup)).first()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -216,6 +217,17 @@ def update_user(db: Session, actor: Actor, user_id: int, patch: UserPatch) -> Us
 def user_exists(db: Session, user_id: int, staff_only: bool = False) -> bool:
     user = db.get(User, user_id)
     return user is not None and (not staff_only or user.role in STAFF_ROLES)
+
+
+def names_of(db: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Display names of users, in one query (timelines and lists label people by name)."""
+    return repo.names_of(db, sorted({uid for uid in user_ids if uid is not None}))
+
+
+def staff_names(db: Session, actor: Actor, limit: int = 500) -> list[tuple[int, str]]:
+    """(id, name) of active staff, by name: the assignee pickers of the workspace."""
+    require_staff(actor)
+    return repo.staff_page(db, limit)
 
 
 def supervisor_ids(db: Session) -> list[int]:

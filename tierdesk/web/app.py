@@ -39,6 +39,7 @@ from tierdesk.vendors import api as vendors_api
 from tierdesk.web import errors, pages
 from tierdesk.web.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from tierdesk.web.paths import STATIC_DIR
+from tierdesk.workspace import pages as workspace_pages
 
 API_PREFIX = "/api/v1"
 
@@ -126,6 +127,7 @@ def create_app(
         app.include_router(router)
     app.include_router(accounts_pages.router)
     app.include_router(pages.router)
+    app.include_router(workspace_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     def limit_for(path: str) -> int:

@@ -1,0 +1,1 @@
+"""The agent workspace: staff-facing pages (views with counts, the ticket page and its actions)."""
