@@ -71,6 +71,7 @@ TICKETS: dict[str, Spec] = {
     "fraud_l1": Spec("dave", "L1", "fraud", None, ("chargeback",), "high", "new", "fraud", "admin"),
     "globex_l4": Spec("erin", "L4", None, "l3", ("vendor",), "normal", "open", "l3", "admin"),
 }
+NEED_TO_KNOW = frozenset({"fraud"})  # teams whose tickets other staff know exist, nothing more
 ORGANIZATION_OF = {"alice": "acme", "bob": "acme", "carol": None, "dave": "globex", "erin": "globex"}
 
 ALL = frozenset(TICKETS)
@@ -102,9 +103,15 @@ def sees(persona: str, ticket: str) -> bool:
     return ticket in VISIBLE[persona]
 
 
-def denied(persona: str) -> int:
-    """What a caller gets for a ticket they may not see: 401 if anonymous, else 404."""
-    return 401 if persona == ANONYMOUS else 404
+def denied(persona: str, ticket: str | None = None) -> int:
+    """What a caller gets for a ticket they may not see: 401 if anonymous; 403 for staff
+    outside a need-to-know team that holds it (they may know it exists, nothing more);
+    else 404."""
+    if persona == ANONYMOUS:
+        return 401
+    if ticket is not None and persona in STAFF and TICKETS[ticket].team in NEED_TO_KNOW:
+        return 403
+    return 404
 
 
 # --- markers: every text of a ticket is recognisable in any response body -----------------------
@@ -322,7 +329,9 @@ def test_persona_reads_a_ticket_only_if_they_may_see_it(world: World, persona: s
     for ref in (str(tid), f"T-{tid}", f"t-{tid}"):
         r = world.get(persona, f"/tickets/{ref}")
         if not sees(persona, ticket):
-            assert r.status_code == denied(persona), f"{persona} reads {ticket}: {r.status_code} {r.text}"
+            assert r.status_code == denied(persona, ticket), (
+                f"{persona} reads {ticket}: {r.status_code} {r.text}"
+            )
             continue
         assert r.status_code == 200, r.text
         body = r.json()
@@ -350,7 +359,7 @@ def test_persona_reads_a_tickets_history_only_if_they_may_see_it(
     if not sees(persona, ticket):
         for path in paths + downloads:
             r = world.get(persona, path)
-            assert r.status_code == denied(persona), f"{persona} GET {path}: {r.status_code} {r.text}"
+            assert r.status_code == denied(persona, ticket), f"{persona} GET {path}: {r.status_code} {r.text}"
         return
 
     timeline, messages, events, attachments = (world.get(persona, p) for p in paths)
@@ -411,7 +420,9 @@ def test_persona_changes_a_ticket_only_if_they_may_see_it(world: World, persona:
             ("internal upload", lambda: upload(True)),
         ):
             r = attempt()
-            assert r.status_code == denied(persona), f"{persona} {name} on {ticket}: {r.status_code} {r.text}"
+            assert r.status_code == denied(persona, ticket), (
+                f"{persona} {name} on {ticket}: {r.status_code} {r.text}"
+            )
         assert world.snapshot(ticket) == before, f"a refused change by {persona} changed {ticket}"
         return
 
@@ -737,7 +748,7 @@ def test_links_and_merges_answer_404_for_tickets_the_persona_may_not_see(world: 
         if into == tid:
             into = world.ids["alice_l1"]
         merge = world.call(persona, "POST", f"/tickets/{tid}/merge", json={"into_ticket_id": into})
-        expected = {403, 404} if sees(persona, key) else {denied(persona)}
+        expected = {403, 404} if sees(persona, key) else {denied(persona, key)}
         for what, r in (("list links", links), ("add a link", add), ("merge", merge)):
             if r.status_code not in expected:
                 wrong.append(f"{what} on {key}: {r.status_code} (expected {sorted(expected)})")
@@ -753,7 +764,7 @@ def test_links_and_merges_answer_404_for_tickets_the_persona_may_not_see(world: 
                 f"/tickets/{world.ids[key]}/merge",
                 json={"into_ticket_id": world.ids[hidden]},
             )
-            expected = {404} if persona in STAFF else {403, 404}
+            expected = {denied(persona, hidden)} if persona in STAFF else {403, 404}
             if r.status_code not in expected:
                 wrong.append(
                     f"merge {key} into hidden {hidden}: {r.status_code} (expected {sorted(expected)})"

@@ -254,6 +254,11 @@ def attachments(db: Session, ticket_id: int, include_internal: bool) -> list[Att
     return list(db.scalars(stmt))
 
 
+def team_id_of(db: Session, ticket_id: int) -> int | None:
+    """The team holding a ticket, with no authorization (used only to say "restricted")."""
+    return db.scalar(select(Ticket.team_id).where(Ticket.id == ticket_id))
+
+
 def by_ids(db: Session, ticket_ids: Sequence[int]) -> list[Ticket]:
     """Tickets by primary key, no authorization (system jobs)."""
     if not ticket_ids:

@@ -114,8 +114,25 @@ def get_ticket(db: Session, actor: Actor, ticket_id: int, for_update: bool = Fal
     else:
         ticket = repo.get_readable(db, actor, ticket_id, for_update=for_update)
     if ticket is None:
+        _refuse_need_to_know(db, actor, ticket_id)
         raise NotFound(f"Ticket T-{ticket_id} does not exist or you may not see it.")
     return ticket
+
+
+def _refuse_need_to_know(db: Session, actor: Actor, ticket_id: int) -> None:
+    """Staff outside a need-to-know team (fraud, compliance) learn that its ticket exists
+    and who holds it, nothing more: 403 instead of 404, so a colleague who has the number
+    from a customer knows whom to ask. Customers and other tickets still get 404."""
+    if not actor.is_staff or not actor.hidden_team_ids:
+        return
+    team_id = repo.team_id_of(db, ticket_id)
+    if team_id is None or team_id not in actor.hidden_team_ids:
+        return
+    team = tiers.team_by_id(db, team_id)
+    raise Forbidden(
+        f"T-{ticket_id} exists but belongs to the need-to-know team "
+        f"'{team.name if team else team_id}'; only its members can open it. Ask the team's lead."
+    )
 
 
 def parse_ref(ref: str) -> int:
