@@ -2,6 +2,7 @@
 
 from tierdesk.accounts import models as accounts_models
 from tierdesk.core.db import Base
+from tierdesk.csat import models as csat_models
 from tierdesk.customers import models as customers_models
 from tierdesk.engineering import models as engineering_models
 from tierdesk.kb import models as kb_models
@@ -17,6 +18,7 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_models",
+    "csat_models",
     "customers_models",
     "engineering_models",
     "kb_models",

@@ -182,6 +182,8 @@ def upgrade() -> None:
         sa.Column("organization_id", sa.Integer(), nullable=True),
         sa.Column("title_terms", sa.Text(), nullable=False),
         sa.Column("body_terms", sa.Text(), nullable=False),
+        sa.Column("title", sa.String(length=250), nullable=False),
+        sa.Column("plain", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["kb_articles.id"],
@@ -193,6 +195,12 @@ def upgrade() -> None:
     with op.batch_alter_table("kb_search_docs", schema=None) as batch_op:
         batch_op.create_index("ix_kb_search_docs_article", ["article_id", "locale"], unique=False)
     _create_fulltext()
+    op.create_table(
+        "kb_terms",
+        sa.Column("term", sa.String(length=100), nullable=False),
+        sa.Column("df", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("term", name=op.f("pk_kb_terms")),
+    )
 
     op.create_table(
         "kb_searches",
@@ -416,6 +424,7 @@ def downgrade() -> None:
     with op.batch_alter_table("kb_search_docs", schema=None) as batch_op:
         batch_op.drop_index("ix_kb_search_docs_article")
 
+    op.drop_table("kb_terms")
     op.drop_table("kb_search_docs")
     with op.batch_alter_table("kb_revisions", schema=None) as batch_op:
         batch_op.drop_index("ix_kb_revisions_article_locale")

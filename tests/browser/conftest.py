@@ -6,7 +6,8 @@ Session fixtures (see tests/browser/README.md for examples):
   database that is migrated (`alembic upgrade heads`) and loaded with the demo
   (`tierdesk.demo.seed`), whatever TIERDESK_DATABASE_URL says. `server.url`, `server.email(local)`
   (demo e-mail from its local part, e.g. "l1.yuki" or "noah.turner") and `server.db()` (a
-  session on the same database, to look things up or prepare data; commit it yourself).
+  session on the same database, to prepare data, commit it yourself; `server.db(write=False)`
+  to look things up).
 - `browser` — headless Chromium at /usr/bin/chromium (never a downloaded browser). When it is
   missing the browser tests skip, unless TIERDESK_REQUIRE_BROWSER=1 (set by .ci/run): then
   they fail.
@@ -69,11 +70,14 @@ class Server:
         """Demo e-mail address from its local part ("admin", "l1.yuki", "hanako.sato")."""
         return self.logins[local]
 
-    def db(self) -> Any:
-        """A write session on the server's database (the caller commits and closes it)."""
+    def db(self, write: bool = True) -> Any:
+        """A session on the server's database; use it as a context manager (`with
+        server.db() as db:`), commit yourself. A write session takes SQLite's write lock at
+        its first statement and holds it until it ends, so keep it short, never across
+        browser steps (the server would wait on it); `write=False` for lookups."""
         if self._database is None:
             self._database = Database(self.database_url)
-        return self._database.session(write=True)
+        return self._database.session(write=write)
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -9,7 +9,7 @@ OVERFLOW_JS = """() => {
   const wide = [];
   for (const el of document.querySelectorAll('body *')) {
     const r = el.getBoundingClientRect();
-    if (r.width > 0 && (r.right > width + 1 || r.left < -1)) {
+    if (r.width > 0 && r.right > width + 1) {
       // Ignore descendants of a horizontally scrollable box (wide tables scroll inside it).
       let p = el.parentElement, scrolls = false;
       while (p && p !== document.body) {
@@ -26,7 +26,8 @@ OVERFLOW_JS = """() => {
 
 def horizontal_overflow(page: Any) -> dict[str, Any]:
     """What sticks out of the viewport sideways: the page's scroll width against its width and
-    up to ten elements whose box crosses the right or left edge (outside a scrolling box)."""
+    up to ten elements whose box crosses the right edge (outside a scrolling box; boxes pushed
+    off the left edge, like skip links, cannot be scrolled to and do not count)."""
     return dict(page.evaluate(OVERFLOW_JS))
 
 

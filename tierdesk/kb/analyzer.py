@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import Stemmer
 
@@ -68,8 +68,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
 MAX_QUERY_TERMS = 32
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     term: str
     start: int  # offsets in the NFKC-normalised text
     end: int
@@ -101,8 +100,8 @@ def tokens(text: str, locale: str | None, *, for_query: bool = False) -> list[To
     text = normalize(text)
     language = _language(locale)
     stop = STOP_WORDS.get(language, frozenset())
-    stem = _stemmer(language).stemWord
     out: list[Token] = []
+    words: list[tuple[int, str, int, int]] = []  # (index in out, word, start, end)
     for match in _RUN.finditer(text):
         start, end = match.span()
         run = match.group().casefold()
@@ -116,16 +115,41 @@ def tokens(text: str, locale: str | None, *, for_query: bool = False) -> list[To
                 out.append(Token(run[i : i + 2], start + i, start + i + 2))
             if not for_query:
                 out.append(Token(run[-1], end - 1, end))
-        else:
-            if run in stop:
-                continue
-            out.append(Token(stem(run), start, end))
+        elif run not in stop:
+            words.append((len(out), run, start, end))
+            out.append(Token("", start, end))
+    # One call into the stemmer for all words (PyStemmer also caches frequent ones).
+    stems = _stemmer(language).stemWords([w[1] for w in words])
+    for (index, _, start, end), stem in zip(words, stems, strict=True):
+        out[index] = Token(stem, start, end)
     return out
 
 
 def terms(text: str, locale: str | None) -> list[str]:
     """Index terms of a document field, in order."""
-    return [t.term for t in tokens(text, locale)]
+    text = normalize(text)
+    language = _language(locale)
+    stop = STOP_WORDS.get(language, frozenset())
+    out: list[str] = []
+    words: list[str] = []
+    slots: list[int] = []
+    for match in _RUN.finditer(text):
+        run = match.group().casefold()
+        if match.lastgroup == "cjk":
+            if len(run) == 1:
+                out.append(run)
+                continue
+            for i in range(len(run) - 1):
+                out.append(run[i])
+                out.append(run[i : i + 2])
+            out.append(run[-1])
+        elif run not in stop:
+            slots.append(len(out))
+            words.append(run)
+            out.append("")
+    for index, stem in zip(slots, _stemmer(language).stemWords(words), strict=True):
+        out[index] = stem
+    return out
 
 
 def query_terms(text: str, locale: str | None) -> list[str]:

@@ -71,9 +71,9 @@ def best_passage(found: list[service.Found], question_terms: list[str]) -> Passa
     wanted = set(question_terms)
     best: Passage | None = None
     for rank, f in enumerate(found[:3]):
-        title_terms = set(analyzer.terms(f.translation.title, f.translation.locale)) & wanted
+        title_terms = set(analyzer.terms(f.title, f.locale)) & wanted
         for paragraph in render.passages(f.text) or [f.text]:
-            covered = title_terms | (set(analyzer.terms(paragraph, f.translation.locale)) & wanted)
+            covered = title_terms | (set(analyzer.terms(paragraph, f.locale)) & wanted)
             confidence = round(len(covered) / len(wanted) * (1.0 - 0.1 * rank), 3)
             if best is None or confidence > best.confidence:
                 best = Passage(f, paragraph, confidence)
@@ -81,9 +81,8 @@ def best_passage(found: list[service.Found], question_terms: list[str]) -> Passa
 
 
 def _ref(f: service.Found) -> ArticleRef:
-    t = f.translation
     return ArticleRef(
-        id=f.article_id, title=t.title, locale=t.locale, url=service.article_url(f.article_id, t.locale)
+        id=f.article_id, title=f.title, locale=f.locale, url=service.article_url(f.article_id, f.locale)
     )
 
 
@@ -128,10 +127,7 @@ def ask(db: Session, actor: Actor, data: AskIn, now: datetime) -> AnswerOut:
         "question": question[:2000],
         "answered": answered,
         "confidence": passage.confidence if passage else 0.0,
-        "shown": [
-            {"id": f.article_id, "title": f.translation.title, "locale": f.translation.locale}
-            for f in found[:3]
-        ],
+        "shown": [{"id": f.article_id, "title": f.title, "locale": f.locale} for f in found[:3]],
     }
     if answered and passage is not None:
         turn |= {"article_id": passage.found.article_id, "passage": passage.text[:2000]}

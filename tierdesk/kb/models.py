@@ -208,6 +208,21 @@ class SearchDoc(Base):
     organization_id: Mapped[int | None] = mapped_column(Integer)
     title_terms: Mapped[str] = mapped_column(Text)
     body_terms: Mapped[str] = mapped_column(Text)
+    # What a result shows: the title and the body as plain text (markdown rendered once at
+    # indexing), so a search never renders markdown or loads the article bodies.
+    title: Mapped[str] = mapped_column(String(250))
+    plain: Mapped[str] = mapped_column(Text)
+
+
+class SearchTerm(Base):
+    """Document frequency of each indexed term (and, under the empty term, the number of
+    documents). Search drops terms found in most documents from large indexes: they carry
+    almost no ranking signal and would make the backend score most of the index."""
+
+    __tablename__ = "kb_terms"
+
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    df: Mapped[int] = mapped_column(Integer)
 
 
 class SearchLog(Base):

@@ -74,6 +74,10 @@ def passages(text: str) -> list[str]:
     return [p for p in _BLOCK_BREAK.split(text) if p.strip()]
 
 
+# Snippets come from the first part of the text: enough for the window, bounded per result.
+SNIPPET_SCAN_CHARS = 6000
+
+
 @dataclass(frozen=True)
 class Match:
     html: str  # escaped text with <mark> around the matched terms
@@ -84,8 +88,10 @@ def highlight(text: str, locale: str, query: set[str], width: int = 180) -> Matc
     """The window of `text` (about `width` characters) holding the most query terms, with
     the matches wrapped in <mark>. Works from the analyzer's offsets, so it marks exactly
     what the index matched (stems, CJK bigrams) whichever backend found the article."""
-    norm = analyzer.normalize(text)
-    found = [t for t in analyzer.tokens(norm, locale) if t.term in query]
+    norm = analyzer.normalize(text)[:SNIPPET_SCAN_CHARS]
+    # Single CJK characters are only indexed as unigrams: analyze for them only when asked.
+    single = any(len(term) == 1 for term in query)
+    found = [t for t in analyzer.tokens(norm, locale, for_query=not single) if t.term in query]
     if not found:
         cut = norm[:width]
         return Match(html.escape(cut) + ("…" if len(norm) > width else ""), frozenset())

@@ -15,6 +15,7 @@ word of an article. Visibility is part of the WHERE clause, never filtered after
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,7 +23,7 @@ from typing import Protocol
 from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from tierdesk.kb.models import SearchDoc, Visibility
+from tierdesk.kb.models import SearchDoc, SearchTerm, Visibility
 
 TITLE_WEIGHT = 4.0
 
@@ -52,6 +53,8 @@ class DocTerms:
     organization_id: int | None
     title_terms: list[str]
     body_terms: list[str]
+    title: str
+    plain: str
 
 
 class Backend(Protocol):
@@ -79,9 +82,52 @@ def _locale_sql(locales: list[str] | None) -> str:
     return " AND d.locale IN :locales" if locales else ""
 
 
+# --- document frequencies -----------------------------------------------------------------
+DOCS = ""  # the kb_terms row that counts documents
+COMMON_SHARE = 0.2  # a term in more than this share of documents is "common"...
+PRUNE_FROM_DOCS = 2000  # ...and dropped from queries on indexes at least this big
+_UPSERT = text(
+    "INSERT INTO kb_terms (term, df) VALUES (:term, :n) "
+    "ON CONFLICT (term) DO UPDATE SET df = kb_terms.df + excluded.df"
+)
+
+
+def _count_terms(db: Session, rows: Sequence[tuple[str, str]], sign: int) -> None:
+    counts: Counter[str] = Counter()
+    for title_terms, body_terms in rows:
+        counts.update({t for t in f"{title_terms} {body_terms}".split() if len(t) <= 100})
+    if rows:
+        counts[DOCS] = len(rows)
+        db.execute(_UPSERT, [{"term": t, "n": sign * n} for t, n in sorted(counts.items())])
+
+
 def _remove(db: Session, doc_ids: list[int]) -> None:
     if doc_ids:
+        old = db.execute(
+            select(SearchDoc.title_terms, SearchDoc.body_terms).where(SearchDoc.id.in_(doc_ids))
+        ).all()
+        _count_terms(db, [(r[0], r[1]) for r in old], -1)
         db.execute(delete(SearchDoc).where(SearchDoc.id.in_(doc_ids)))
+
+
+def useful_terms(db: Session, terms: list[str]) -> list[str]:
+    """The query terms worth sending to the backend: on a large index, drop terms that most
+    documents contain (keeping the two rarest if every term is common) and terms no document
+    contains. On a small index every term is kept (it costs nothing)."""
+    if not terms:
+        return terms
+    rows = db.execute(select(SearchTerm.term, SearchTerm.df).where(SearchTerm.term.in_([DOCS, *terms]))).all()
+    df = {r[0]: int(r[1]) for r in rows}
+    total = df.pop(DOCS, 0)
+    if total < PRUNE_FROM_DOCS:
+        return terms
+    present = [t for t in terms if df.get(t, 0) > 0]
+    rare = [t for t in present if df[t] <= COMMON_SHARE * total]
+    return rare or sorted(present, key=lambda t: df[t])[:2]
+
+
+def _remove_article_docs(db: Session, article_id: int) -> None:
+    _remove(db, list(db.scalars(select(SearchDoc.id).where(SearchDoc.article_id == article_id))))
 
 
 class SqliteBackend:
@@ -91,7 +137,9 @@ class SqliteBackend:
         # Delete + insert: the triggers take the old terms out of kb_fts and put the new in.
         _remove(db, [d.doc_id for d in docs])
         if docs:
-            db.execute(insert(SearchDoc), [_row(d) for d in docs])
+            rows = [_row(d) for d in docs]
+            db.execute(insert(SearchDoc), rows)
+            _count_terms(db, [(" ".join(d.title_terms), " ".join(d.body_terms)) for d in docs], +1)
 
     def search(
         self, db: Session, terms: list[str], locales: list[str] | None, audience: Audience, limit: int
@@ -137,11 +185,17 @@ class PostgresBackend:
         _remove(db, [d.doc_id for d in docs])
         if not docs:
             return
-        db.execute(insert(SearchDoc), [_row(d) for d in docs])
+        rows = [_row(d) | {"tsv": tsvector_literal(d.title_terms, d.body_terms)} for d in docs]
         db.execute(
-            text("UPDATE kb_search_docs SET tsv = CAST(:tsv AS tsvector) WHERE id = :id"),
-            [{"id": d.doc_id, "tsv": tsvector_literal(d.title_terms, d.body_terms)} for d in docs],
+            text(
+                "INSERT INTO kb_search_docs "
+                "(id, article_id, locale, visibility, organization_id, title_terms, body_terms, "
+                "title, plain, tsv) VALUES (:id, :article_id, :locale, :visibility, :organization_id, "
+                ":title_terms, :body_terms, :title, :plain, CAST(:tsv AS tsvector))"
+            ),
+            rows,
         )
+        _count_terms(db, [(" ".join(d.title_terms), " ".join(d.body_terms)) for d in docs], +1)
 
     def search(
         self, db: Session, terms: list[str], locales: list[str] | None, audience: Audience, limit: int
@@ -174,6 +228,8 @@ def _row(d: DocTerms) -> dict[str, object]:
         "organization_id": d.organization_id if d.visibility == Visibility.organization.value else None,
         "title_terms": " ".join(d.title_terms),
         "body_terms": " ".join(d.body_terms),
+        "title": d.title,
+        "plain": d.plain,
     }
 
 
@@ -186,8 +242,10 @@ def backend_for(db: Session) -> Backend:
 
 
 def remove_article(db: Session, article_id: int) -> None:
-    db.execute(delete(SearchDoc).where(SearchDoc.article_id == article_id))
+    _remove_article_docs(db, article_id)
 
 
-def indexed_locales(db: Session, article_id: int) -> list[str]:
-    return list(db.scalars(select(SearchDoc.locale).where(SearchDoc.article_id == article_id)))
+def shown(db: Session, doc_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """doc id -> (title, plain text) of search results."""
+    rows = db.execute(select(SearchDoc.id, SearchDoc.title, SearchDoc.plain).where(SearchDoc.id.in_(doc_ids)))
+    return {r[0]: (r[1], r[2]) for r in rows}

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tierdesk.core.crud import flush_or_conflict
@@ -306,21 +307,39 @@ def unpublish(db: Session, actor: Actor, article_id: int, now: datetime, archive
     return article
 
 
+def _doc(article: Article, t: Translation) -> search.DocTerms:
+    plain = render.to_text(t.body)
+    return search.DocTerms(
+        doc_id=t.id,
+        article_id=article.id,
+        locale=t.locale,
+        visibility=article.visibility,
+        organization_id=article.organization_id,
+        title_terms=analyzer.terms(t.title, t.locale),
+        body_terms=analyzer.terms(plain, t.locale),
+        title=t.title,
+        plain=plain,
+    )
+
+
 def _index(db: Session, article: Article) -> None:
-    docs = [
-        search.DocTerms(
-            doc_id=t.id,
-            article_id=article.id,
-            locale=t.locale,
-            visibility=article.visibility,
-            organization_id=article.organization_id,
-            title_terms=analyzer.terms(t.title, t.locale),
-            body_terms=analyzer.terms(render.to_text(t.body), t.locale),
-        )
-        for t in repo.translations(db, [article.id])[article.id]
-    ]
+    docs = [_doc(article, t) for t in repo.translations(db, [article.id])[article.id]]
     search.remove_article(db, article.id)
     search.backend_for(db).put(db, docs)
+
+
+def reindex(db: Session, article_ids: Sequence[int]) -> int:
+    """Rebuild the search documents of these articles (published ones only); for bulk
+    loads, restores and analyzer changes. Returns the number of documents written."""
+    articles = [
+        a
+        for a in db.scalars(select(Article).where(Article.id.in_(article_ids)))
+        if a.status == ArticleStatus.published.value
+    ]
+    texts = repo.translations(db, [a.id for a in articles])
+    docs = [_doc(a, t) for a in articles for t in texts[a.id]]
+    search.backend_for(db).put(db, docs)
+    return len(docs)
 
 
 def pick(translations: Sequence[Translation], locale: str | None, source: str) -> Translation:
@@ -456,12 +475,12 @@ def audience(actor: Actor) -> search.Audience:
 @dataclass(frozen=True)
 class Found:
     article_id: int
-    translation: Translation
+    locale: str
+    title: str
     score: float
     snippet: str
     text: str  # plain text of the body
-    hits: frozenset[str]
-    terms: list[str]
+    terms: list[str]  # the query's terms in the analysis that found it
 
 
 def find(db: Session, actor: Actor, q: str, locale: str | None, limit: int) -> list[Found]:
@@ -474,35 +493,31 @@ def find(db: Session, actor: Actor, q: str, locale: str | None, limit: int) -> l
     limit = max(1, min(limit, SEARCH_LIMIT_MAX))
     backend = search.backend_for(db)
     who = audience(actor)
-    passes: list[tuple[list[str] | None, list[str], str]] = []
+    passes: list[tuple[list[str] | None, list[str]]] = []
     if locale:
-        passes.append(([locale], analyzer.query_terms(q, locale), locale))
+        passes.append(([locale], analyzer.query_terms(q, locale)))
         if locale != analyzer.DEFAULT_LOCALE:
             fallback = analyzer.DEFAULT_LOCALE
-            passes.append(([fallback], analyzer.query_terms(q, fallback), fallback))
+            passes.append(([fallback], analyzer.query_terms(q, fallback)))
     else:
-        passes.append((None, analyzer.query_terms_any(q, ("en", "it")), "en"))
+        passes.append((None, analyzer.query_terms_any(q, ("en", "it"))))
     hits: list[tuple[search.Hit, list[str]]] = []
     seen: set[int] = set()
-    for locales, terms, _ in passes:
+    for locales, terms in passes:
         if len(hits) >= limit:
             break
-        for hit in backend.search(db, terms, locales, who, limit):
+        for hit in backend.search(db, search.useful_terms(db, terms), locales, who, limit):
             if hit.article_id not in seen and len(hits) < limit:
                 seen.add(hit.article_id)
                 hits.append((hit, terms))
     if not hits:
         return []
-    texts = {
-        t.id: t for ts in repo.translations(db, list({h.article_id for h, _ in hits})).values() for t in ts
-    }
+    texts = search.shown(db, [h.doc_id for h, _ in hits])
     out = []
     for hit, terms in hits:
-        t = texts[hit.doc_id]
-        plain = render.to_text(t.body)
-        match = render.highlight(plain, t.locale, set(terms))
-        title_hits = {x for x in analyzer.terms(t.title, t.locale) if x in terms}
-        out.append(Found(hit.article_id, t, hit.score, match.html, plain, match.hits | title_hits, terms))
+        title, plain = texts[hit.doc_id]
+        snippet = render.highlight(plain, hit.locale, set(terms)).html
+        out.append(Found(hit.article_id, hit.locale, title, hit.score, snippet, plain, terms))
     return out
 
 
@@ -534,11 +549,11 @@ def search_articles(
         results=[
             SearchResult(
                 id=f.article_id,
-                title=f.translation.title,
+                title=f.title,
                 snippet=f.snippet,
                 score=f.score,
-                locale=f.translation.locale,
-                url=article_url(f.article_id, f.translation.locale),
+                locale=f.locale,
+                url=article_url(f.article_id, f.locale),
             )
             for f in found
         ],

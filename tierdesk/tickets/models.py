@@ -107,11 +107,12 @@ class EventKind(StrEnum):
     swarm_joined = "swarm_joined"
     swarm_left = "swarm_left"
     swarm_closed = "swarm_closed"
+    satisfaction_rated = "satisfaction_rated"  # the requester rated the answer (csat)
 
 
 # Events a customer may see on their own ticket's timeline. Everything else (tier moves,
 # assignment, internal notes, links) is staff-only.
-CUSTOMER_VISIBLE_EVENTS = frozenset({EventKind.created, EventKind.reopened})
+CUSTOMER_VISIBLE_EVENTS = frozenset({EventKind.created, EventKind.reopened, EventKind.satisfaction_rated})
 CUSTOMER_VISIBLE_FIELDS = frozenset({"status", "subject"})
 
 

@@ -28,6 +28,7 @@ from tierdesk.engineering import api as engineering_api
 from tierdesk.escalation import api as escalation_api
 from tierdesk.kb import api as kb_api
 from tierdesk.notifications import api as notifications_api
+from tierdesk.portal import pages as portal_pages
 from tierdesk.routing import api as routing_api
 from tierdesk.sla import api as sla_api
 from tierdesk.swarms import api as swarms_api
@@ -126,6 +127,7 @@ def create_app(
     ):
         app.include_router(router)
     app.include_router(accounts_pages.router)
+    app.include_router(portal_pages.router)
     app.include_router(pages.router)
     app.include_router(workspace_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -133,6 +135,8 @@ def create_app(
     def limit_for(path: str) -> int:
         if path.endswith("/attachments"):
             return settings.max_attachment_bytes + 64 * 1024
+        if path.startswith("/portal/"):  # portal forms carry attachments (at most 5 files)
+            return 5 * settings.max_attachment_bytes + 256 * 1024
         if path == f"{API_PREFIX}/tickets/import":
             return settings.max_import_body_bytes
         return settings.max_body_bytes

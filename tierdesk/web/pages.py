@@ -18,6 +18,8 @@ router = APIRouter(route_class=TxRoute, include_in_schema=False)
 def home(request: Request, db: DB, actor: CurrentActor) -> Response:
     if actor.is_anonymous:
         return RedirectResponse("/login", status_code=303)
+    if actor.is_customer:
+        return RedirectResponse("/portal", status_code=303)  # the customer portal
     if actor.is_staff:
         return RedirectResponse("/desk/mine", status_code=303)  # the agent workspace
     rows, _ = tickets.list_tickets(db, actor, TicketFilter(), "-created_at", None, 20)
