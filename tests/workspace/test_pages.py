@@ -279,20 +279,27 @@ def test_user_content_is_escaped(client: TestClient, db: Session, hd: f.Helpdesk
     assert "<img src=x" not in html
 
 
-def test_strangers_get_404_for_a_ticket_they_may_not_see(
+def test_strangers_get_404_and_need_to_know_outsiders_403(
     client: TestClient, db: Session, hd: f.Helpdesk, clock: FrozenClock
 ) -> None:
-    t = new_ticket(db, hd, clock, team_id=hd.teams["fraud"])
+    t = new_ticket(db, hd, clock, team_id=hd.teams["fraud"], subject="Card skimmed at ATM")
     l3 = new_ticket(db, hd, clock, tier_id=hd.tiers["L3"])
     csrf = sign_in(client, "l1@desk.example.com")
-    assert client.get(f"/tickets/{t.number}").status_code == 404
+    # Need-to-know: staff learn that it exists and whose it is, nothing of what it says.
+    page = client.get(f"/tickets/{t.number}")
+    assert page.status_code == 403 and "need-to-know team" in page.text
+    assert "Card skimmed" not in page.text
     assert client.get(f"/tickets/{l3.number}").status_code == 404
     assert client.get("/tickets/T-999999").status_code == 404
     assert client.get("/tickets/not-a-number").status_code == 404
-    assert client.get(f"/tickets/{t.number}/sla").status_code == 404
+    assert client.get(f"/tickets/{t.number}/sla").status_code == 403
+    assert client.get(f"/tickets/{l3.number}/sla").status_code == 404
     r = client.post(f"/tickets/{t.number}/reply", data={"body": "hello", "csrf": csrf})
+    assert r.status_code == 403 and "Card skimmed" not in r.text
+    r = client.post(f"/tickets/{l3.number}/reply", data={"body": "hello", "csrf": csrf})
     assert r.status_code == 404
     assert not [e for e in events_of(db, t.id) if e.kind == "public_reply"]
+    assert not [e for e in events_of(db, l3.id) if e.kind == "public_reply"]
 
 
 def test_timeline_shows_escalations_with_their_hand_off_and_tier_moves(

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from tierdesk.core.errors import DomainError, InvalidInput, NotFound
+from tierdesk.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tierdesk.core.security import Actor
 from tierdesk.engineering import service as engineering
 from tierdesk.engineering.schemas import BugCreate
@@ -56,16 +56,18 @@ def _page(
     return templates.TemplateResponse(request, name, base | context, status_code=status)
 
 
-def _not_found(request: Request, db: Session, actor: Actor, detail: str) -> HTMLResponse:
+def _not_found(request: Request, db: Session, actor: Actor, detail: str, status: int = 404) -> HTMLResponse:
+    """404, or 403 for a need-to-know ticket (staff learn it exists and whose it is)."""
     db.rollback()
+    context = {"detail": detail, "status": status}
     if not actor.is_staff:
         return templates.TemplateResponse(
             request,
             "workspace/not_found.html",
-            {"actor": actor, "detail": detail, "csrf": csrf_token(request)},
-            404,
+            context | {"actor": actor, "csrf": csrf_token(request)},
+            status,
         )
-    return _page(request, db, actor, "workspace/not_found.html", {"detail": detail}, 404)
+    return _page(request, db, actor, "workspace/not_found.html", context, status)
 
 
 def _field_errors(exc: ValidationError, form: str, rename: dict[str, str] | None = None) -> Errors:
@@ -203,8 +205,8 @@ def _ticket_page(
     now = request.app.state.clock.now()
     try:
         model = service.ticket_page(db, actor, ref, now)
-    except NotFound as exc:
-        return _not_found(request, db, actor, exc.detail)
+    except (NotFound, Forbidden) as exc:
+        return _not_found(request, db, actor, exc.detail, exc.status)
     errors = dict(errors or {})
     suggestions = None
     if skills:
@@ -250,8 +252,8 @@ def sla_panel(ref: str, request: Request, db: DB, actor: CurrentActor, now: Now)
         return HTMLResponse("", status_code=404)
     try:
         timers = service.sla_timers(db, actor, tickets.parse_ref(ref[:40]), now)
-    except NotFound:
-        return HTMLResponse("", status_code=404)
+    except (NotFound, Forbidden) as exc:
+        return HTMLResponse("", status_code=exc.status)
     return templates.TemplateResponse(
         request, "workspace/_sla.html", {"timers": timers, "ref": ref[:40], "now": now}
     )
