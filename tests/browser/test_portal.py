@@ -79,7 +79,9 @@ def test_the_same_portal_flow_in_japanese(login: PageFactory, server: Server) ->
     page = login("hanako.sato", locale="ja-JP")  # a Japanese profile at Kitsune Logistics
     assert page.locator("html").get_attribute("lang") == "ja"
     assert page.get_by_role("heading", level=1).inner_text() == "自分のチケット"
-    ticket_id = _open_ticket(page, "請求書の金額が違います", "請求書 INV-2026-118 の席数が多すぎます。", send="送信")
+    ticket_id = _open_ticket(
+        page, "請求書の金額が違います", "請求書 INV-2026-118 の席数が多すぎます。", send="送信"
+    )
     assert "受け付けました" in page.get_by_role("status").inner_text()
     _agent_answers_and_solves(server, ticket_id, "請求書を修正しました。")
     page.reload()
