@@ -40,6 +40,7 @@ from tierdesk.tiers.schemas import TeamOut
 
 OPEN_STATUSES = [s.value for s in tickets.OPEN_STATUSES]
 ALL_STATUSES = [s.value for s in Status]
+FINISHED = [Status.solved.value, Status.closed.value]
 PRIORITIES = [p.value for p in Priority]
 SORTS = {"-created_at": "newest first", "created_at": "oldest first", "-updated_at": "recently updated"}
 COUNT_CAP = 1000
@@ -301,7 +302,8 @@ def _profile(db: Session, actor: Actor, ticket: Ticket) -> Profile:
         organization=org,
         dedicated_team=dedicated,
         requester_open=others(TicketFilter(requester_id=ticket.requester_id, status=OPEN_STATUSES)),
-        requester_recent=others(TicketFilter(requester_id=ticket.requester_id)),
+        # Recent = finished ones: the open ones are listed just above.
+        requester_recent=others(TicketFilter(requester_id=ticket.requester_id, status=FINISHED)),
         organization_open=others(TicketFilter(organization_id=org.id, status=OPEN_STATUSES)) if org else [],
     )
 

@@ -93,6 +93,16 @@
     if (handled) event.preventDefault();
   });
 
+  // On a phone the list comes first: filter boxes start folded unless a filter is in use.
+  function foldForPhone() {
+    if (!window.matchMedia("(max-width: 760px)").matches) return;
+    document.querySelectorAll("details[data-collapse-on-phone]:not([data-keep-open])").forEach(function (d) {
+      d.open = false;
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", foldForPhone);
+  else foldForPhone();
+
   // A new page (full load or htmx swap) starts with nothing selected.
-  document.addEventListener("htmx:afterSwap", function () { selected = -1; });
+  document.addEventListener("htmx:afterSwap", function () { selected = -1; foldForPhone(); });
 })();
