@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from tests import factories as f
 from tierdesk.core.clock import FrozenClock
-from tierdesk.core.errors import NotFound
+from tierdesk.core.errors import Forbidden
 from tierdesk.core.security import SYSTEM
 from tierdesk.customers import service as customers
 from tierdesk.customers.schemas import OrganizationPatch
@@ -62,8 +62,8 @@ def test_fraud_report_lands_with_the_need_to_know_fraud_team_only(db: Session, c
     )
     assert t.team_id == hd.teams["fraud"] and t.priority == "high"
     assert tickets.get_ticket(db, f.actor(db, hd.users["fraud"]), t.id).id == t.id
-    for outsider in ("l1", "supervisor"):
-        with pytest.raises(NotFound):
+    for outsider in ("l1", "supervisor"):  # they may learn it exists, not read it
+        with pytest.raises(Forbidden, match="need-to-know team 'Fraud'"):
             tickets.get_ticket(db, f.actor(db, hd.users[outsider]), t.id)
 
 

@@ -215,7 +215,7 @@ def test_suggestions_rank_a_skilled_on_shift_colleague_with_room_first_and_leave
     )
     assert [s["user_id"] for s in r.json()["suggestions"]] == [insider] and r.json()["left_out"] == {}
     problem(client.get(url(t, "/suggestions"), params={"skills": "refunds,??"}, headers=l1), 422)
-    problem(client.get(url(fraud_ticket, "/suggestions"), params={"skills": "refunds"}, headers=l1), 404)
+    problem(client.get(url(fraud_ticket, "/suggestions"), params={"skills": "refunds"}, headers=l1), 403)
 
 
 # --- the thread and contributions ----------------------------------------------------------------
@@ -350,11 +350,11 @@ def test_an_outsider_cannot_be_invited_to_a_fraud_ticket(
     body = {"skills": ["refunds"], "invite_user_ids": [hd.users["l1"]]}
     r = client.post(url(t), json=body, headers=fraud)
     assert "need-to-know" in problem(r, 422)["detail"]
-    # Nothing was kept: no swarm, the ticket is still unassigned, the outsider sees nothing.
+    # Nothing was kept: no swarm, the ticket is still unassigned, the outsider only learns it exists.
     db.expire_all()
     assert db.scalars(select(Swarm).where(Swarm.ticket_id == t.id)).all() == []
     assert tickets.get_ticket(db, SYSTEM, t.id).assignee_id is None
-    problem(client.get(f"/api/v1/tickets/{t.id}", headers=h(db, hd.users["l1"], clock)), 404)
+    problem(client.get(f"/api/v1/tickets/{t.id}", headers=h(db, hd.users["l1"], clock)), 403)
 
     assert client.post(url(t), json={"skills": ["refunds"]}, headers=fraud).status_code == 201
     for outsider in (hd.users["l1"], hd.users["supervisor"]):
@@ -379,4 +379,4 @@ def test_a_swarm_member_loses_the_ticket_when_it_moves_into_a_need_to_know_team(
     tickets.update_ticket(
         db, SYSTEM, t.id, TicketPatch(team_id=hd.teams["fraud"]), clock.now() + timedelta(minutes=1)
     )
-    problem(client.get(f"/api/v1/tickets/{t.id}", headers=l3), 404)
+    assert "need-to-know" in problem(client.get(f"/api/v1/tickets/{t.id}", headers=l3), 403)["detail"]

@@ -201,9 +201,15 @@ def test_escalating_to_a_vendor_records_the_event_the_note_and_a_due_time_on_the
     assert (note.kind, note.author_user_id) == ("internal", hd.users["l3"])
     assert "PayStream" in note.body and "PS-88123" in note.body and "2026-03-09 09:00 UTC" in note.body
     assert "Declines with code 51" in note.body
-    # Not moved: the tier stays until someone escalates the ticket to L4.
+    # L4 is the vendor: the ticket moved there with a hand-off, owned by the opener, on hold.
     db.expire_all()
-    assert db.get(Ticket, ticket.id).tier_id == hd.tiers["L3"]  # type: ignore[union-attr]
+    moved = db.get(Ticket, ticket.id)
+    assert moved is not None
+    assert (moved.tier_id, moved.assignee_id, moved.status) == (hd.tiers["L4"], hd.users["l3"], "on_hold")
+    [escalated] = events(db, ticket.id, "escalated")
+    assert escalated.data is not None and escalated.data["to_tier_id"] == hd.tiers["L4"]
+    assert "Card payments fail at checkout" in escalated.data["handoff"]["problem"]
+    assert escalated.reason == "Vendor case PS-88123 opened with PayStream"
 
     r = client.get(f"/api/v1/tickets/{ticket.id}/vendor-cases", headers=l3)
     assert [c["id"] for c in r.json()] == [case["id"]]
@@ -311,6 +317,45 @@ def test_a_vendor_reply_threads_back_and_stamps_the_response_time_within_target(
     )
     second = events(db, ticket.id, "vendor_replied")[-1]
     assert second.data is not None and second.data["within_target"] is False and second.data["first"] is False
+
+
+def test_the_vendor_answer_takes_the_held_ticket_back_to_open_so_the_owner_acts(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    sf.policy(db, sf.office_calendar(db), targets=[{"metric": "resolution", "minutes": 600}])
+    vid = vendor(db, clock)
+    ticket = l3_ticket(db, hd, clock)
+    l3 = h(db, hd.users["l3"], clock)
+    case = open_case(client, l3, ticket, vid)
+    sla = client.get(f"/api/v1/tickets/{ticket.id}/sla", headers=l3).json()
+    assert {t["metric"]: t["state"] for t in sla["timers"]}["resolution"] == "paused"
+
+    clock.advance(minutes=30)
+    r = client.post(f"{CASES}/{case['id']}/replies", json={"body": "Fixed on our side."}, headers=l3)
+    assert r.status_code == 200, r.text
+    db.expire_all()
+    back = db.get(Ticket, ticket.id)
+    assert back is not None and back.status == "open"
+    sla = client.get(f"/api/v1/tickets/{ticket.id}/sla", headers=l3).json()
+    assert {t["metric"]: t["state"] for t in sla["timers"]}["resolution"] == "running"
+
+
+def test_a_case_recorded_without_moving_keeps_the_ticket_in_its_tier_and_status(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    vid = vendor(db, clock)
+    ticket = l3_ticket(db, hd, clock)
+    body = {"vendor_id": vid, "reference": "PS-1", "summary": "FYI only", "to_vendor_tier": False}
+    r = client.post(
+        f"/api/v1/tickets/T-{ticket.id}/vendor-cases", json=body, headers=h(db, hd.users["l3"], clock)
+    )
+    assert r.status_code == 201, r.text
+    db.expire_all()
+    kept = db.get(Ticket, ticket.id)
+    assert kept is not None and (kept.tier_id, kept.status) == (hd.tiers["L3"], ticket.status)
+    assert events(db, ticket.id, "escalated") == []
 
 
 def test_a_late_vendor_reply_is_marked_outside_the_target(

@@ -105,6 +105,14 @@ class VendorCaseIn(BaseModel):
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] = Field(
         description="What was handed to the vendor (goes into the ticket's internal note)."
     )
+    to_vendor_tier: bool = Field(
+        default=True,
+        description=(
+            "Move the ticket to the vendor tier (L4) with a hand-off and put it on hold (SLA paused) "
+            "until the vendor answers; the opener becomes the assignee if there is none. "
+            "false: record the case only."
+        ),
+    )
 
 
 class VendorReplyIn(BaseModel):

@@ -27,10 +27,12 @@ from tierdesk.core import crud
 from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tierdesk.core.security import SYSTEM, Actor, Scope, require_staff, require_supervisor
 from tierdesk.core.webhooks import SIGNATURE_HEADER, parse_signed
+from tierdesk.escalation import service as escalation
+from tierdesk.escalation.schemas import EscalateIn, Handoff
 from tierdesk.sla.calendar import BusinessCalendar, add_business_time, business_time_between
 from tierdesk.tickets import service as tickets
-from tierdesk.tickets.models import EventKind, MessageKind
-from tierdesk.tickets.schemas import MessageCreate
+from tierdesk.tickets.models import EventKind, MessageKind, Status, Ticket
+from tierdesk.tickets.schemas import MessageCreate, TicketPatch
 from tierdesk.tiers import service as tiers
 from tierdesk.vendors import repository as repo
 from tierdesk.vendors.models import Vendor, VendorCase
@@ -201,6 +203,8 @@ def open_case(db: Session, actor: Actor, ticket_id: int, data: VendorCaseIn, now
             f"{vendor.name} case {data.reference} is already tracked (vendor case {existing.id}); "
             "post the vendor's answers to it instead."
         )
+    if data.to_vendor_tier:
+        _move_to_vendor_tier(db, actor, ticket, vendor, data.reference, now)
     due = add_business_time(now, timedelta(minutes=vendor.response_target_minutes), _calendar(db, vendor))
     case = VendorCase(
         ticket_id=ticket.id,
@@ -234,7 +238,56 @@ def open_case(db: Session, actor: Actor, ticket_id: int, data: VendorCaseIn, now
         f"{data.summary}"
     )
     tickets.add_message(db, actor, ticket.id, MessageCreate(body=note, kind=MessageKind.internal), now)
+    if data.to_vendor_tier and ticket.status not in _NOT_HELD:
+        # on_hold pauses the customer SLA while the vendor works (the SLA engine does it on
+        # the status change); the vendor's first answer takes the ticket back to open.
+        tickets.update_ticket(
+            db,
+            actor,
+            ticket.id,
+            TicketPatch(status=Status.on_hold, reason=f"waiting on vendor {vendor.name}: {data.reference}"),
+            now,
+        )
     return _case_out(case, vendor, now)
+
+
+_NOT_HELD = frozenset({Status.on_hold.value, Status.pending.value, Status.solved.value, Status.closed.value})
+
+
+def _move_to_vendor_tier(
+    db: Session, actor: Actor, ticket: Ticket, vendor: Vendor, reference: str, now: datetime
+) -> None:
+    """L4 is the vendor: the ticket moves there as an escalation with a hand-off (prefilled
+    from its timeline, like any escalation), keeping an owner inside the company — the
+    current assignee, else the person opening the case — so it never sits in nobody's queue."""
+    vendor_tier = next((t for t in tiers.all_tiers(db) if t.vendor and t.enabled), None)
+    current = tiers.tier_by_id(db, ticket.tier_id) if ticket.tier_id else None
+    if vendor_tier is None or ticket.tier_id == vendor_tier.id:
+        return
+    if current is not None and current.level >= vendor_tier.level:
+        return
+    if ticket.assignee_id is None and actor.user_id is not None:
+        tickets.update_ticket(
+            db,
+            actor,
+            ticket.id,
+            TicketPatch(assignee_id=actor.user_id, reason=f"owns vendor case {reference}"),
+            now,
+        )
+    draft = escalation.draft(db, actor, ticket.id)
+    request = EscalateIn(
+        to_tier_id=vendor_tier.id,
+        reason=f"Vendor case {reference} opened with {vendor.name}"[:1000],
+        handoff=Handoff(problem=draft.problem, tried=draft.tried, impact=draft.impact),
+        keep_assignee=True,
+    )
+    try:
+        escalation.escalate(db, actor, ticket.id, request, now)
+    except Forbidden as exc:
+        raise Forbidden(
+            f"Your role may not move T-{ticket.id} to {vendor_tier.key} ({exc.detail}) Open the case with "
+            '"to_vendor_tier": false to keep the ticket in its tier, or ask a supervisor.'
+        ) from exc
 
 
 def _thread_reply(
@@ -248,6 +301,16 @@ def _thread_reply(
         case.first_response_at = now
         case.response_seconds = seconds
         case.breached = not within
+        ticket = tickets.get_ticket(db, actor, case.ticket_id)
+        if ticket.status == Status.on_hold.value:
+            # The vendor answered: back to open, so the owner acts on it (SLA clocks resume).
+            tickets.update_ticket(
+                db,
+                actor,
+                ticket.id,
+                TicketPatch(status=Status.open, reason=f"{vendor.name} answered case {case.reference}"),
+                now,
+            )
     sender = f" from {from_email}" if from_email else ""
     text = f"[Vendor {vendor.name}, case {case.reference}]{sender}\n\n{body}"
     message = tickets.add_message(
