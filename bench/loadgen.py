@@ -295,7 +295,7 @@ def run(
         errors=requests - len(latencies),
         status=status,
         elapsed_s=round(elapsed, 3),
-        throughput=round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        throughput=round(len(latencies) / elapsed, 3) if elapsed else 0.0,
         p50_ms=ms(percentile(latencies, 50)),
         p95_ms=ms(percentile(latencies, 95)),
         p99_ms=ms(percentile(latencies, 99)),

@@ -97,7 +97,7 @@ class Workload:
     factory: Callable[[int], Request] | None
     note: str = ""
     max_requests: int | None = None  # None: the run's default
-    timeout: float = 60.0
+    timeout: float = 120.0
 
 
 WORKLOADS = {  # key -> the row's title, in table order
@@ -483,7 +483,9 @@ def measure(server: Server, duration: float, max_requests: int, only: set[str] |
             rows.append(Row(server.name, w.key, w.note))
             continue
         # Warm-up: a few requests so that imports, caches and connection pools are ready.
-        loadgen.run(server.base, w.factory, concurrency=min(w.concurrency, 4), duration=2, max_requests=8,
+        # (one request per client for the slow ones, whose single request can take half a minute).
+        warm = min(w.concurrency, 4) if w.max_requests is None else 1
+        loadgen.run(server.base, w.factory, concurrency=warm, duration=1, max_requests=2 * warm,
                     timeout=w.timeout, check=ok_2xx)  # fmt: skip
         res = loadgen.run(
             server.base,
@@ -511,6 +513,8 @@ def measure(server: Server, duration: float, max_requests: int, only: set[str] |
 def fmt_num(v: float | None, digits: int = 1) -> str:
     if v is None:
         return "–"
+    if 0 < v < 1:
+        return f"{v:.2g}"
     return f"{v:,.{digits}f}" if v < 100 else f"{v:,.0f}"
 
 
@@ -545,10 +549,15 @@ def table(rows: list[Row], systems: list[str], tickets: int) -> str:
             ]
         if len(systems) == 2:
             a, b = got
-            if a and b and a["throughput"] and b["throughput"] and a["p50_ms"] and b["p50_ms"]:
-                cells += [f"{a['throughput'] / b['throughput']:,.1f}×", f"{b['p50_ms'] / a['p50_ms']:,.1f}×"]
-            else:
-                cells += ["", ""]
+            same_load = a and b and a["concurrency"] == b["concurrency"]
+            cells.append(
+                f"{a['throughput'] / b['throughput']:,.1f}×"
+                if same_load and a and b and a["throughput"] and b["throughput"]
+                else "–"
+            )
+            cells.append(
+                f"{b['p50_ms'] / a['p50_ms']:,.1f}×" if a and b and a["p50_ms"] and b["p50_ms"] else "–"
+            )
         lines.append("| " + " | ".join(cells) + " |")
     notes = [f"- {r.system}, {WORKLOADS[r.key]}: {r.note}" for r in rows if r.note]
     rss = []
@@ -576,7 +585,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated workload keys: " + ",".join(WORKLOADS))
     ap.add_argument("--quick", action="store_true", help="tiny and short: checks that everything runs")
     ap.add_argument("--out", type=Path, help="write the rows as JSON here")
+    ap.add_argument("--table", type=Path, help="only print the table of a JSON file written by --out")
     args = ap.parse_args(argv)
+    if args.table:
+        saved = json.loads(args.table.read_text())
+        rows = [Row(**r) for r in saved["rows"]]
+        print(table(rows, list(dict.fromkeys(r.system for r in rows)), saved["tickets"]))
+        return 0
     if args.quick:
         args.tickets, args.duration, args.max_requests = min(args.tickets, 300), 1.0, 200
     only = set(filter(None, args.only.split(","))) or None
