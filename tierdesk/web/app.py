@@ -27,6 +27,7 @@ from tierdesk.customers import api as customers_api
 from tierdesk.engineering import api as engineering_api
 from tierdesk.escalation import api as escalation_api
 from tierdesk.kb import api as kb_api
+from tierdesk.kb import pages as kb_pages
 from tierdesk.notifications import api as notifications_api
 from tierdesk.portal import pages as portal_pages
 from tierdesk.routing import api as routing_api
@@ -127,6 +128,7 @@ def create_app(
     ):
         app.include_router(router)
     app.include_router(accounts_pages.router)
+    app.include_router(kb_pages.router)
     app.include_router(portal_pages.router)
     app.include_router(pages.router)
     app.include_router(workspace_pages.router)

@@ -1,0 +1,484 @@
+"""Help center pages: the portal (browse, read, search, ask the answer bot; anonymous
+visitors and customers) and the staff pages to write, review and publish articles and to
+see search analytics and deflection.
+
+Every form carries the session's CSRF token; a domain or validation error re-renders the
+form with the message next to the field and nothing saved (the transaction rolls back).
+Article bodies are shown through the sanitiser (kb/render.py); snippets are escaped text
+with <mark> added by the search code.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from tierdesk.core.errors import DomainError, NotFound
+from tierdesk.core.security import Actor
+from tierdesk.kb import analyzer, answers, service
+from tierdesk.kb.models import ArticleStatus, Visibility
+from tierdesk.kb.schemas import ArticleIn, AskIn, FeedbackIn, TranslationIn, VoteIn
+from tierdesk.web.csrf import csrf_ok, csrf_token
+from tierdesk.web.deps import DB, CurrentActor, Now, TxRoute
+from tierdesk.web.i18n import lang_for
+from tierdesk.web.templating import templates
+
+router = APIRouter(route_class=TxRoute, include_in_schema=False)
+
+Short = Annotated[str, Form(max_length=1000)]
+Long = Annotated[str, Form(max_length=200_000)]
+SESSION_KEY = "kb_session"
+EXPIRED = "Your form expired. Please try again."
+
+
+def _locale(request: Request, given: str | None) -> str:
+    """The content locale: ?locale= when it is one we have, else the page language."""
+    return analyzer.supported(given) or analyzer.supported(lang_for(request).code) or analyzer.DEFAULT_LOCALE
+
+
+def _render(
+    request: Request, actor: Actor, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    base = {"actor": actor, "csrf": csrf_token(request), "locales": analyzer.LOCALES}
+    return templates.TemplateResponse(request, f"kb/{name}", base | context, status_code=status)
+
+
+def _errors(exc: ValidationError) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
+        out.setdefault(loc[-1] if loc else "form", str(err.get("msg", "")).removeprefix("Value error, "))
+    return out
+
+
+def _domain_error(db: Session, exc: DomainError) -> dict[str, str]:
+    db.rollback()
+    return {str(exc.extra.get("field") or "form"): exc.detail}
+
+
+# --- portal -------------------------------------------------------------------------------
+@router.get("/help", response_class=HTMLResponse)
+def help_home(request: Request, db: DB, actor: CurrentActor, locale: str | None = None) -> Response:
+    loc = _locale(request, locale)
+    return _render(
+        request,
+        actor,
+        "portal_home.html",
+        {
+            "locale": loc,
+            "categories": service.list_categories(db),
+            "faq": service.list_faq(db, actor, loc, None, True),
+        },
+    )
+
+
+@router.get("/help/search", response_class=HTMLResponse)
+def help_search(
+    request: Request, db: DB, actor: CurrentActor, now: Now, q: str = "", locale: str | None = None
+) -> Response:
+    loc = _locale(request, locale)
+    context: dict[str, Any] = {"q": q, "locale": loc, "results": None, "error": None}
+    if q.strip():
+        try:
+            context["results"] = service.search_articles(db, actor, q, loc, 20, now)
+        except DomainError as exc:
+            context["error"] = exc.detail
+            return _render(request, actor, "portal_search.html", context, 422)
+    return _render(request, actor, "portal_search.html", context)
+
+
+@router.get("/help/categories/{key}", response_class=HTMLResponse)
+def help_category(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    key: str,
+    locale: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    loc = _locale(request, locale)
+    try:
+        category = service.get_category(db, key)
+        page = service.list_articles(
+            db, actor, loc, None if actor.is_staff else ArticleStatus.published, key, cursor, 50
+        )
+    except DomainError as exc:
+        return _render(request, actor, "not_found.html", {"detail": exc.detail}, exc.status)
+    published = [a for a in page.items if a.status == ArticleStatus.published.value]
+    faq = service.list_faq(db, actor, loc, key, None)
+    return _render(
+        request,
+        actor,
+        "portal_category.html",
+        {"category": category, "articles": published, "page": page, "faq": faq, "locale": loc},
+    )
+
+
+def _article_page(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    article_id: int,
+    locale: str | None,
+    extra: dict[str, Any],
+    status: int = 200,
+) -> HTMLResponse:
+    article = service.read_article(db, actor, article_id, _locale(request, locale))
+    return _render(request, actor, "portal_article.html", {"article": article, "errors": {}} | extra, status)
+
+
+@router.get("/help/articles/{article_id}", response_class=HTMLResponse)
+def help_article(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    article_id: int,
+    locale: str | None = None,
+    sid: int | None = None,
+) -> Response:
+    loc = _locale(request, locale)
+    try:
+        article = service.read_article(db, actor, article_id, loc, count_view=True)
+        if sid is not None:
+            with suppress(NotFound):  # a stale or foreign search id must not break reading
+                service.record_click(db, actor, sid, article_id, now)
+        if article.status == ArticleStatus.published.value and not actor.is_staff:
+            key = answers.note_article_view(
+                db, actor, request.session.get(SESSION_KEY), article_id, article.locale, now
+            )
+            request.session[SESSION_KEY] = key
+    except DomainError as exc:
+        return _render(request, actor, "not_found.html", {"detail": exc.detail}, exc.status)
+    return _render(request, actor, "portal_article.html", {"article": article, "errors": {}, "voted": None})
+
+
+@router.post("/help/articles/{article_id}/vote", response_class=HTMLResponse)
+def help_vote(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    article_id: int,
+    helpful: Short = "",
+    comment: Long = "",
+    locale: Short = "",
+    csrf: Short = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return _article_page(
+            request, db, actor, article_id, locale, {"errors": {"form": EXPIRED}, "voted": None}, 403
+        )
+    try:
+        data = VoteIn(helpful=helpful == "yes", comment=comment or None, locale=locale or None)
+        result = service.vote(db, actor, article_id, data, now)
+    except ValidationError as exc:
+        return _article_page(
+            request, db, actor, article_id, locale, {"errors": _errors(exc), "voted": None}, 422
+        )
+    except DomainError as exc:
+        errors = _domain_error(db, exc)
+        if exc.status == 404:
+            return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        return _article_page(
+            request, db, actor, article_id, locale, {"errors": errors, "voted": None}, exc.status
+        )
+    return _article_page(request, db, actor, article_id, locale, {"voted": result})
+
+
+@router.get("/help/ask", response_class=HTMLResponse)
+def help_ask_form(request: Request, actor: CurrentActor, locale: str | None = None) -> Response:
+    return _render(
+        request, actor, "portal_ask.html", {"locale": _locale(request, locale), "answer": None, "errors": {}}
+    )
+
+
+@router.post("/help/ask", response_class=HTMLResponse)
+def help_ask(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    question: Long = "",
+    locale: Short = "",
+    session: Short = "",
+    csrf: Short = "",
+) -> Response:
+    loc = _locale(request, locale)
+    context: dict[str, Any] = {"locale": loc, "answer": None, "errors": {}, "question": question}
+    if not csrf_ok(request, csrf):
+        return _render(request, actor, "portal_ask.html", context | {"errors": {"form": EXPIRED}}, 403)
+    try:
+        context["answer"] = answers.ask(
+            db, actor, AskIn(question=question, locale=loc, session=session or None), now
+        )
+    except ValidationError as exc:
+        return _render(request, actor, "portal_ask.html", context | {"errors": _errors(exc)}, 422)
+    except DomainError as exc:
+        return _render(
+            request, actor, "portal_ask.html", context | {"errors": _domain_error(db, exc)}, exc.status
+        )
+    return _render(request, actor, "portal_ask.html", context)
+
+
+@router.post("/help/ask/{session}/feedback", response_class=HTMLResponse)
+def help_feedback(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    session: str,
+    solved: Short = "",
+    email: Short = "",
+    name: Short = "",
+    details: Long = "",
+    locale: Short = "",
+    csrf: Short = "",
+) -> Response:
+    loc = _locale(request, locale)
+    context: dict[str, Any] = {
+        "locale": loc,
+        "answer": None,
+        "errors": {},
+        "session": session,
+        "email": email,
+    }
+    if not csrf_ok(request, csrf):
+        return _render(request, actor, "portal_ask.html", context | {"errors": {"form": EXPIRED}}, 403)
+    try:
+        data = FeedbackIn(
+            solved=solved == "yes", email=email or None, name=name or None, details=details or None
+        )
+        context["outcome"] = answers.feedback(db, actor, session, data, now)
+    except ValidationError as exc:
+        return _render(
+            request, actor, "portal_ask.html", context | {"errors": _errors(exc), "handoff": True}, 422
+        )
+    except DomainError as exc:
+        errors = _domain_error(db, exc)
+        return _render(
+            request, actor, "portal_ask.html", context | {"errors": errors, "handoff": True}, exc.status
+        )
+    return _render(request, actor, "portal_ask.html", context)
+
+
+# --- staff --------------------------------------------------------------------------------
+def _staff_only(request: Request, actor: Actor) -> Response | None:
+    if actor.is_anonymous:
+        return RedirectResponse("/login", status_code=303)
+    if not actor.is_staff:
+        return _render(request, actor, "not_found.html", {"detail": "There is nothing here."}, 404)
+    return None
+
+
+@router.get("/kb/manage", response_class=HTMLResponse)
+def manage_list(
+    request: Request, db: DB, actor: CurrentActor, status: str = "", cursor: str | None = None
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    wanted = ArticleStatus(status) if status in {s.value for s in ArticleStatus} else None
+    try:
+        page = service.list_articles(db, actor, None, wanted, None, cursor, 50)
+    except DomainError as exc:
+        return _render(request, actor, "not_found.html", {"detail": exc.detail}, exc.status)
+    nxt = (
+        f"/kb/manage?{urlencode({'status': status, 'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else None
+    )
+    return _render(request, actor, "manage_list.html", {"page": page, "status": status, "next": nxt})
+
+
+def _edit_page(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    article_id: int | None,
+    locale: str,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+    diff: int | None = None,
+) -> HTMLResponse:
+    context: dict[str, Any] = {
+        "form": form,
+        "errors": errors,
+        "locale": locale,
+        "article": None,
+        "visibilities": list(Visibility),
+    }
+    if article_id is not None:
+        article = service.read_article(db, actor, article_id, locale)
+        context["article"] = article
+        context["revisions"] = service.list_revisions(db, actor, article_id, None)
+        if diff is not None:
+            try:
+                context["diff"] = service.diff_revision(db, actor, article_id, diff)
+            except NotFound:
+                context["diff"] = None
+    return _render(request, actor, "manage_edit.html", context, status)
+
+
+@router.get("/kb/manage/new", response_class=HTMLResponse)
+def manage_new(request: Request, actor: CurrentActor, db: DB) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    form = {"locale": _locale(request, None), "visibility": "public", "title": "", "body": "", "category": ""}
+    return _edit_page(request, db, actor, None, form["locale"], form, {})
+
+
+@router.post("/kb/manage/new", response_class=HTMLResponse)
+def manage_create(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    title: Short = "",
+    body: Long = "",
+    locale: Short = "en",
+    category: Short = "",
+    visibility: Short = "public",
+    organization_id: Short = "",
+    draft: Short = "",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    form = {
+        "title": title,
+        "body": body,
+        "locale": locale,
+        "category": category,
+        "visibility": visibility,
+        "organization_id": organization_id,
+        "draft": draft,
+    }
+    if not csrf_ok(request, csrf):
+        return _edit_page(request, db, actor, None, locale, form, {"form": EXPIRED}, 403)
+    try:
+        data = ArticleIn(
+            title=title,
+            body=body,
+            locale=locale,
+            category=category,
+            visibility=visibility,
+            organization_id=int(organization_id) if organization_id.strip().isdigit() else None,
+            draft=draft == "yes",
+        )
+        article = service.create_article(db, actor, data, now)
+    except ValidationError as exc:
+        return _edit_page(request, db, actor, None, locale, form, _errors(exc), 422)
+    except DomainError as exc:
+        return _edit_page(request, db, actor, None, locale, form, _domain_error(db, exc), exc.status)
+    return RedirectResponse(f"/kb/manage/{article.id}?locale={data.locale}", status_code=303)
+
+
+@router.get("/kb/manage/analytics", response_class=HTMLResponse)
+def manage_analytics(request: Request, db: DB, actor: CurrentActor, now: Now, days: int = 30) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    days = max(1, min(days, 366))
+    return _render(
+        request,
+        actor,
+        "manage_analytics.html",
+        {
+            "search": service.search_analytics(db, actor, now, days),
+            "deflection": answers.deflection_report(db, actor, now, max(1, days // 7)),
+            "days": days,
+        },
+    )
+
+
+@router.get("/kb/manage/{article_id}", response_class=HTMLResponse)
+def manage_edit(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    article_id: int,
+    locale: str | None = None,
+    diff: int | None = None,
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    loc = _locale(request, locale)
+    try:
+        article = service.read_article(db, actor, article_id, loc)
+    except DomainError as exc:
+        return _render(request, actor, "not_found.html", {"detail": exc.detail}, exc.status)
+    # Editing a locale the article does not have yet starts a new translation from empty fields.
+    exists = article.locale == loc
+    form = {"title": article.title if exists else "", "body": article.body if exists else ""}
+    return _edit_page(request, db, actor, article_id, loc, form, {}, diff=diff)
+
+
+@router.post("/kb/manage/{article_id}/translation", response_class=HTMLResponse)
+def manage_save(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    article_id: int,
+    title: Short = "",
+    body: Long = "",
+    locale: Short = "",
+    note: Short = "",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    loc = _locale(request, locale)
+    form = {"title": title, "body": body, "note": note}
+    if not csrf_ok(request, csrf):
+        return _edit_page(request, db, actor, article_id, loc, form, {"form": EXPIRED}, 403)
+    if analyzer.supported(locale) is None:
+        return _edit_page(
+            request,
+            db,
+            actor,
+            article_id,
+            loc,
+            form,
+            {"locale": f"'{locale[:20]}' is not a knowledge-base locale."},
+            422,
+        )
+    try:
+        service.save_translation(
+            db, actor, article_id, loc, TranslationIn(title=title, body=body, note=note or None), now
+        )
+    except ValidationError as exc:
+        return _edit_page(request, db, actor, article_id, loc, form, _errors(exc), 422)
+    except DomainError as exc:
+        errors = _domain_error(db, exc)
+        if exc.status == 404:
+            return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        return _edit_page(request, db, actor, article_id, loc, form, errors, exc.status)
+    return RedirectResponse(f"/kb/manage/{article_id}?locale={loc}", status_code=303)
+
+
+@router.post("/kb/manage/{article_id}/{action}", response_class=HTMLResponse)
+def manage_publish(
+    request: Request, db: DB, actor: CurrentActor, now: Now, article_id: int, action: str, csrf: Short = ""
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    if action not in ("publish", "unpublish", "archive"):
+        return _render(request, actor, "not_found.html", {"detail": "There is nothing here."}, 404)
+    if not csrf_ok(request, csrf):
+        return _edit_page(request, db, actor, article_id, analyzer.DEFAULT_LOCALE, {}, {"form": EXPIRED}, 403)
+    try:
+        if action == "publish":
+            service.publish(db, actor, article_id, now)
+        else:
+            service.unpublish(db, actor, article_id, now, archive=action == "archive")
+    except DomainError as exc:
+        db.rollback()
+        return _render(request, actor, "not_found.html", {"detail": exc.detail}, exc.status)
+    return RedirectResponse(f"/kb/manage/{article_id}", status_code=303)
