@@ -47,6 +47,12 @@ bench-quick: install
 bench-compare: install
 	$(BIN)/python bench/run.py --tickets $(N) --peer --out var/bench/compare-$(N).json
 
+# PNGs of the main pages in docs/screenshots/, taken by the browser tests (tests/browser) on a
+# fresh demo database with Debian's Chromium; shown in the README.
+.PHONY: screenshots
+screenshots: install
+	$(BIN)/python tools/screenshots.py
+
 # Extract every _()/gettext()/N_() string from Python and templates, then update the zh/ja/it
 # catalogs (new strings arrive empty: translate them; tests/test_i18n.py lists what is missing).
 LANGS := zh ja it

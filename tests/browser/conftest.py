@@ -15,6 +15,8 @@ Session fixtures (see tests/browser/README.md for examples):
   demo persona through the real /login form, in a fresh browser context (own cookies).
   Keyword arguments: `locale="ja-JP"` (sent as Accept-Language), `viewport=(390, 844)`.
 - `anonymous_page` (function scope) — `anonymous_page(locale=..., viewport=...)`, not signed in.
+- `shots` (function scope) — the directory for screenshots: $TIERDESK_SCREENSHOTS when set
+  (`make screenshots` sets docs/screenshots), else the test's temporary directory.
 
 Every page records failed requests and browser console errors; a test fails if the server
 answered 500 to any of them.
@@ -203,3 +205,10 @@ def login(server: Server, anonymous_page: PageFactory) -> PageFactory:
         return page
 
     return sign_in
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    out = Path(os.environ.get("TIERDESK_SCREENSHOTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.browser.conftest import PHONE, PageFactory
@@ -27,7 +28,10 @@ def test_a_wrong_password_keeps_the_person_on_the_sign_in_page_with_an_error(
     assert page.url.endswith("/login")
 
 
-def test_the_sign_in_page_fits_a_phone_screen(anonymous_page: PageFactory) -> None:
+def test_the_sign_in_page_fits_a_phone_screen(anonymous_page: PageFactory, shots: Path) -> None:
     page = anonymous_page(viewport=PHONE)
     page.goto("/login")
     assert_no_horizontal_overflow(page)
+    desktop = anonymous_page()
+    desktop.goto("/login")
+    desktop.screenshot(path=str(shots / "login.png"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from tests.browser.conftest import PHONE, PageFactory, Server
@@ -30,6 +31,12 @@ def _open_ticket(page: Any, subject: str, description: str, send: str = "Send") 
     return int(re.search(r"T-(\d+)", page.url).group(1))  # type: ignore[union-attr]
 
 
+def _shoot(page: Any, path: Path) -> None:
+    # Full-page shots from the top: a sticky header would otherwise sit where the page was scrolled.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(path), full_page=True)
+
+
 def _agent_answers_and_solves(server: Server, ticket_id: int, answer: str) -> None:
     """An agent (the demo administrator) replies and marks the ticket solved, through the
     same service the workspace uses."""
@@ -41,32 +48,38 @@ def _agent_answers_and_solves(server: Server, ticket_id: int, answer: str) -> No
         db.commit()
 
 
-def test_a_customer_opens_a_ticket_in_the_portal(login: PageFactory, server: Server) -> None:
+def test_a_customer_opens_a_ticket_in_the_portal(login: PageFactory, server: Server, shots: Path) -> None:
     page = login("noah.turner")
     assert page.url.endswith("/portal")
+    page.screenshot(path=str(shots / "portal-list.png"))
     ticket_id = _open_ticket(page, "My parcel is lost", "Order 5512 left the depot ten days ago.")
     assert page.get_by_role("status").inner_text().startswith("Thank you")
     assert page.get_by_role("heading", level=1).inner_text() == "My parcel is lost"
     assert page.get_by_role("link", name="screenshot.png").is_visible()
     page.goto("/portal")
     assert page.get_by_role("link", name=re.compile("My parcel is lost")).is_visible()
+    page.goto("/portal/new")
+    page.screenshot(path=str(shots / "portal-new.png"))
     with server.db(write=False) as db:
         user = db.query(User).filter(User.email == server.email("noah.turner")).one()
         ticket = tickets.get_ticket(db, accounts.actor_for_user_id(db, user.id), ticket_id)  # type: ignore[arg-type]
         assert (ticket.channel, ticket.status, ticket.requester_id) == ("web", "new", user.customer_id)
 
 
-def test_the_customer_replies_and_rates_a_solved_ticket(login: PageFactory, server: Server) -> None:
+def test_the_customer_replies_and_rates_a_solved_ticket(
+    login: PageFactory, server: Server, shots: Path
+) -> None:
     page = login("noah.turner")
     ticket_id = _open_ticket(page, "Refund for a broken kettle", "It stopped working after two days.")
     _agent_answers_and_solves(server, ticket_id, "We refunded order 7731; you will see it in 3 days.")
     page.reload()
     assert page.get_by_text("We refunded order 7731").is_visible()
     assert page.locator(".status").first.inner_text() == "Solved"
+    _shoot(page, shots / "portal-ticket.png")
     page.get_by_label("4").check()
     page.get_by_label("Comment (optional)").fill("Quick refund, thank you.")
     page.get_by_role("button", name="Send rating").click()
-    page.wait_for_url(re.compile(r"rated=1"))
+    page.wait_for_url(re.compile(r"#rating$"))
     assert page.get_by_text("You rated this answer 4 out of 5.").is_visible()
     page.get_by_label("Your message").fill("One more thing: may I keep the kettle?")
     page.get_by_role("button", name="Send reply").click()
@@ -75,7 +88,7 @@ def test_the_customer_replies_and_rates_a_solved_ticket(login: PageFactory, serv
     assert page.locator(".status").first.inner_text() == "In progress"  # the reply reopened it
 
 
-def test_the_same_portal_flow_in_japanese(login: PageFactory, server: Server) -> None:
+def test_the_same_portal_flow_in_japanese(login: PageFactory, server: Server, shots: Path) -> None:
     page = login("hanako.sato", locale="ja-JP")  # a Japanese profile at Kitsune Logistics
     assert page.locator("html").get_attribute("lang") == "ja"
     assert page.get_by_role("heading", level=1).inner_text() == "自分のチケット"
@@ -90,9 +103,10 @@ def test_the_same_portal_flow_in_japanese(login: PageFactory, server: Server) ->
     page.get_by_label("5").check()
     page.get_by_role("button", name="評価を送信").click()
     assert page.get_by_text("この回答を 5 段階中 5 と評価しました。").is_visible()
+    _shoot(page, shots / "portal-ticket-ja.png")
 
 
-def test_the_portal_fits_a_phone_screen(login: PageFactory) -> None:
+def test_the_portal_fits_a_phone_screen(login: PageFactory, shots: Path) -> None:
     page = login("francesca.russo", viewport=PHONE)
     ticket_id = _open_ticket(
         page,
@@ -100,6 +114,13 @@ def test_the_portal_fits_a_phone_screen(login: PageFactory) -> None:
         "Il numero di prenotazione BV-2026-000123456789 non si trova.",
         send="Invia",
     )
-    for path in ("/portal", "/portal/new", f"/portal/tickets/T-{ticket_id}", "/portal?state=all"):
+    for path, shot in (
+        ("/portal", "portal-list-phone"),
+        ("/portal/new", None),
+        (f"/portal/tickets/T-{ticket_id}", "portal-ticket-phone"),
+        ("/portal?state=all", None),
+    ):
         page.goto(path)
         assert_no_horizontal_overflow(page)
+        if shot:
+            _shoot(page, shots / f"{shot}.png")

@@ -60,6 +60,8 @@ def test_a_customer_opens_a_ticket_with_an_attachment(client: TestClient, db: Se
     )
     assert r.status_code == 200 and "/portal/tickets/T-" in str(r.url)
     assert "Parcel never arrived" in r.text and "Order 4411" in r.text and "receipt.png" in r.text
+    assert "We received your request" in r.text
+    assert "We received your request" not in client.get(str(r.url)).text  # shown once, not on reload
     ticket_id = int(str(r.url).split("T-")[1].split("?")[0])
     carol = f.actor(db, hd.users["carol"])
     ticket = tickets.get_ticket(db, carol, ticket_id)

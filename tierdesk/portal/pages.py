@@ -72,6 +72,11 @@ STATUS_LABELS = {
 FORM_EXPIRED = N_("Your form expired. Go back, reload the page and try again.")
 REQUIRED = N_("This field is required.")
 TOO_LONG = N_("This is too long: at most %(n)s characters.")
+NOTICE_KEY = "portal_notice"
+NOTICES = {
+    "created": N_("Thank you. We received your request and will answer soon."),
+    "rated": N_("Thank you for your rating."),
+}
 
 
 @dataclass
@@ -269,7 +274,8 @@ def new_ticket(
         return _render(request, "new.html", {"actor": actor, "form": form}, 422)
     ticket = tickets.create_ticket(db, actor, data, now)
     _attach(db, actor, request, ticket.id, files, settings, now)
-    return RedirectResponse(f"/portal/tickets/T-{ticket.id}?created=1", status_code=303)
+    request.session[NOTICE_KEY] = "created"
+    return RedirectResponse(f"/portal/tickets/T-{ticket.id}", status_code=303)
 
 
 # --- one ticket --------------------------------------------------------------------------------
@@ -317,23 +323,12 @@ def _ticket_page(
 
 
 @router.get("/tickets/{ref}", response_class=HTMLResponse)
-def ticket_page(
-    ref: str,
-    request: Request,
-    db: DB,
-    actor: CurrentActor,
-    lang: CurrentLang,
-    created: int = 0,
-    rated: int = 0,
-) -> Response:
+def ticket_page(ref: str, request: Request, db: DB, actor: CurrentActor, lang: CurrentLang) -> Response:
     if (away := _customer(request, actor)) is not None:
         return away
-    notice = None
-    if created:
-        notice = lang.gettext("Thank you. We received your request and will answer soon.")
-    elif rated:
-        notice = lang.gettext("Thank you for your rating.")
-    return _ticket_page(request, db, actor, _ticket_id(ref), notice=notice)
+    # A one-time notice after a redirect (kept in the session, so a reload does not repeat it).
+    notice = NOTICES.get(request.session.pop(NOTICE_KEY, ""))
+    return _ticket_page(request, db, actor, _ticket_id(ref), notice=lang.gettext(notice) if notice else None)
 
 
 @router.post("/tickets/{ref}/reply", response_class=HTMLResponse)
@@ -403,4 +398,5 @@ def rate(
         where = exc.extra.get("field", "score")
         form.errors[where] = lang.gettext(exc.detail)
         return _ticket_page(request, db, actor, ticket_id, rating_form=form, status=exc.status)
-    return RedirectResponse(f"/portal/tickets/T-{ticket_id}?rated=1#rating", status_code=303)
+    request.session[NOTICE_KEY] = "rated"
+    return RedirectResponse(f"/portal/tickets/T-{ticket_id}#rating", status_code=303)
