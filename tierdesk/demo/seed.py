@@ -22,6 +22,7 @@ from tierdesk.core.security import SYSTEM, Actor, Role
 from tierdesk.customers import service as customers
 from tierdesk.customers.models import Segment
 from tierdesk.customers.schemas import CustomerIn, OrganizationIn
+from tierdesk.kb import demo as kb_demo
 from tierdesk.routing import service as routing
 from tierdesk.routing.schemas import RuleIn
 from tierdesk.sla import service as sla
@@ -364,6 +365,7 @@ def load_demo(db: Session, now: datetime, only_if_empty: bool = False) -> list[t
     logins = _staff(demo) + _customers(demo)
     _tickets(demo)
     _rules(demo)
+    kb_demo.load(db, now)  # help center: articles in 4 languages, FAQ, a month of bot sessions
     # Bring the clocks up to date: time boxes that ran out during the simulated month
     # escalate now, as the scheduler would have done, so the queues match the rules.
     while sla_tasks.tick(db, now).breached:
