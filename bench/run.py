@@ -510,6 +510,14 @@ def measure(server: Server, duration: float, max_requests: int, only: set[str] |
     return rows
 
 
+def cpu_per_request(res: dict[str, Any] | None) -> float | None:
+    """Server CPU milliseconds per successful request: on a shared machine this moves far
+    less with the load average than throughput and latency do."""
+    if not res or not res.get("ok") or res.get("server_cpu_s") is None:
+        return None
+    return 1000 * float(res["server_cpu_s"]) / int(res["ok"])
+
+
 def fmt_num(v: float | None, digits: int = 1) -> str:
     if v is None:
         return "–"
@@ -523,9 +531,9 @@ def table(rows: list[Row], systems: list[str], tickets: int) -> str:
     lines = []
     head = ["workload"]
     for s in systems:
-        head += [f"{s} req/s", "p50 ms", "p95 ms", "p99 ms", "err", "load"]
+        head += [f"{s} req/s", "p50 ms", "p95 ms", "p99 ms", "CPU ms/req", "err", "load"]
     if len(systems) == 2:
-        head += ["× req/s", "× p50"]
+        head += ["× req/s", "× p50", "× CPU/req"]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     for key, title in WORKLOADS.items():
@@ -536,7 +544,7 @@ def table(rows: list[Row], systems: list[str], tickets: int) -> str:
             res = r.result if r else None
             got.append(res)
             if res is None:
-                cells += ["n/a", "", "", "", "", ""]
+                cells += ["n/a", "", "", "", "", "", ""]
                 continue
             cells += [
                 fmt_num(res["throughput"])
@@ -544,6 +552,7 @@ def table(rows: list[Row], systems: list[str], tickets: int) -> str:
                 fmt_num(res["p50_ms"]),
                 fmt_num(res["p95_ms"]),
                 fmt_num(res["p99_ms"]),
+                fmt_num(cpu_per_request(res)),
                 str(res["errors"]),
                 f"{r.load1:.1f}" if r else "",
             ]
@@ -558,6 +567,8 @@ def table(rows: list[Row], systems: list[str], tickets: int) -> str:
             cells.append(
                 f"{b['p50_ms'] / a['p50_ms']:,.1f}×" if a and b and a["p50_ms"] and b["p50_ms"] else "–"
             )
+            ca, cb = cpu_per_request(a), cpu_per_request(b)
+            cells.append(f"{cb / ca:,.1f}×" if ca and cb else "–")
         lines.append("| " + " | ".join(cells) + " |")
     notes = [f"- {r.system}, {WORKLOADS[r.key]}: {r.note}" for r in rows if r.note]
     rss = []
