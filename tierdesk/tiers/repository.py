@@ -123,6 +123,27 @@ def replace_agent_tiers(db: Session, user_id: int, tier_ids: Iterable[int]) -> N
     db.add_all(AgentTier(user_id=user_id, tier_id=t) for t in set(tier_ids))
 
 
+def replace_team_members(db: Session, team_id: int, user_ids: Iterable[int]) -> None:
+    db.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
+    db.add_all(TeamMember(team_id=team_id, user_id=u) for u in set(user_ids))
+
+
+def skills_of_agents(db: Session, user_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    ids = list(user_ids)
+    out: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if not ids:
+        return out
+    rows = db.execute(
+        select(AgentSkill.user_id, Skill.key, AgentSkill.level)
+        .join(Skill, Skill.id == AgentSkill.skill_id)
+        .where(AgentSkill.user_id.in_(ids))
+        .order_by(Skill.key)
+    )
+    for user_id, key, level in rows:
+        out[user_id][key] = level
+    return out
+
+
 def replace_agent_teams(db: Session, user_id: int, team_ids: Iterable[int]) -> None:
     db.execute(delete(TeamMember).where(TeamMember.user_id == user_id))
     db.add_all(TeamMember(user_id=user_id, team_id=t) for t in set(team_ids))

@@ -24,6 +24,11 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones()) | {"UTC"}
 
 
+def known_timezones() -> list[str]:
+    """Every IANA time zone name a calendar accepts, sorted (for pickers)."""
+    return sorted(_zones())
+
+
 def check_timezone(value: str) -> str:
     if value not in _zones():
         raise ValueError(f"'{value}' is not a known time zone (use an IANA name such as Europe/Rome)")

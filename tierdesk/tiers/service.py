@@ -212,6 +212,16 @@ def delete_team(db: Session, actor: Actor, team_id: int) -> None:
     crud.delete_or_conflict(db, crud.get_or_404(db, Team, team_id, "Team"), "Team")
 
 
+def set_team_members(db: Session, actor: Actor, team_id: int, user_ids: list[int]) -> TeamOut:
+    """Make exactly these users the team's members. The caller has checked that every id
+    is a staff user (tiers knows nothing of accounts)."""
+    require_supervisor(actor)
+    team = crud.get_or_404(db, Team, team_id, "Team")
+    repo.replace_team_members(db, team.id, user_ids)
+    crud.flush_or_conflict(db, f"Team {team.key}")
+    return _team_out(team, repo.team_members(db, [team.id])[team.id])
+
+
 def team_by_id(db: Session, team_id: int) -> Team | None:
     return memoised(db, ("team", team_id), lambda: db.get(Team, team_id))
 
@@ -234,6 +244,20 @@ def create_skill(db: Session, actor: Actor, data: SkillIn) -> Skill:
 def delete_skill(db: Session, actor: Actor, skill_id: int) -> None:
     require_supervisor(actor)
     crud.delete_or_conflict(db, crud.get_or_404(db, Skill, skill_id, "Skill"), "Skill")
+
+
+def skills_of_agents(db: Session, actor: Actor, user_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Skill key -> level for each of these users, in one query."""
+    require_staff(actor)
+    return repo.skills_of_agents(db, user_ids)
+
+
+def set_agent_skills(db: Session, actor: Actor, user_id: int, levels: dict[str, int]) -> dict[str, int]:
+    """Replace an agent's skills (key -> level 1..5). Supervisors manage skills; the caller
+    has checked that `user_id` is a staff user."""
+    require_supervisor(actor)
+    set_agent_work(db, user_id, AgentWorkIn(skills=levels))
+    return repo.agent_skills(db, user_id)
 
 
 # --- agents' working side ------------------------------------------------------------------

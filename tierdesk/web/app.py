@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from tierdesk import worker
 from tierdesk.accounts import api as accounts_api
 from tierdesk.accounts import pages as accounts_pages
+from tierdesk.admin import pages as admin_pages
 from tierdesk.core.clock import Clock, SystemClock
 from tierdesk.core.config import Settings, get_settings
 from tierdesk.core.db import Database
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(accounts_pages.router)
     app.include_router(kb_pages.router)
     app.include_router(portal_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(pages.router)
     app.include_router(workspace_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
