@@ -2,12 +2,10 @@
 the change, a bad value is shown next to its field, an agent cannot open the settings,
 and every main settings page fits a desktop and a phone (390x844) screen.
 
-Screenshots go to $TIERDESK_SCREENSHOTS when set (`docs/screenshots` for the README),
-else to the test's temporary directory."""
+Screenshots go to the harness's `shots` directory (`make screenshots` -> docs/screenshots)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,12 +16,6 @@ from tests.browser.support import assert_no_horizontal_overflow
 from tierdesk.routing.models import RoutingRule
 from tierdesk.sla.models import SlaPolicy, SlaTarget
 from tierdesk.tiers.models import Calendar, Tier
-
-
-def _shots(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("TIERDESK_SCREENSHOTS") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _first_policy(server: Server) -> tuple[int, str, int]:
@@ -102,7 +94,7 @@ PAGES = [
 
 @pytest.mark.parametrize(("viewport", "suffix"), [((1280, 800), ""), (PHONE, "-phone")])
 def test_every_settings_page_renders_and_fits_the_screen(
-    login: PageFactory, server: Server, tmp_path: Path, viewport: tuple[int, int], suffix: str
+    login: PageFactory, server: Server, shots: Path, viewport: tuple[int, int], suffix: str
 ) -> None:
     policy_id = _first_policy(server)[0]
     with server.db() as db:
@@ -112,7 +104,7 @@ def test_every_settings_page_renders_and_fits_the_screen(
             "policy": policy_id,
             "rule": db.scalars(select(RoutingRule.id).order_by(RoutingRule.id)).first(),
         }
-    out = _shots(tmp_path)
+    out = shots
     page = login("admin", viewport=viewport)
     for shot, url in PAGES:
         response = page.goto(url.format(**ids))
