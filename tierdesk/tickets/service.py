@@ -111,6 +111,10 @@ def get_ticket(db: Session, actor: Actor, ticket_id: int, for_update: bool = Fal
         # Jobs read the same ticket several times per step; inside a memo scope (see
         # preload_tickets) the first read is reused.
         ticket = memoised(db, ("ticket", ticket_id), lambda: repo.get_readable(db, actor, ticket_id))
+    elif not for_update:
+        # A page render (workspace) reads the ticket through several services; inside its
+        # read-only memo scope the first read for this actor is reused.
+        ticket = memoised(db, ("ticket", actor, ticket_id), lambda: repo.get_readable(db, actor, ticket_id))
     else:
         ticket = repo.get_readable(db, actor, ticket_id, for_update=for_update)
     if ticket is None:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from tierdesk.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from tierdesk.core.memo import memo_scope
 from tierdesk.core.security import Actor
 from tierdesk.engineering import service as engineering
 from tierdesk.engineering.schemas import BugCreate
@@ -81,6 +82,18 @@ def _field_errors(exc: ValidationError, form: str, rename: dict[str, str] | None
     return out
 
 
+# Page renders read the tier ladder, teams, calendars and policies many times and change
+# none of them: one memo scope per render reads each once (core/memo.py).
+def _queue(request: Request, db: Session, *args: Any) -> Response:
+    with memo_scope(db):
+        return _render_queue(request, db, *args)
+
+
+def _ticket_page(request: Request, db: Session, *args: Any, **kwargs: Any) -> Response:
+    with memo_scope(db):
+        return _render_ticket_page(request, db, *args, **kwargs)
+
+
 # --- views ---------------------------------------------------------------------------------
 @router.get("/desk", response_class=HTMLResponse)
 def desk(actor: CurrentActor) -> Response:
@@ -89,7 +102,7 @@ def desk(actor: CurrentActor) -> Response:
     return RedirectResponse("/desk/mine", status_code=303)
 
 
-def _queue(
+def _render_queue(
     request: Request,
     db: Session,
     actor: Actor,
@@ -188,7 +201,7 @@ def team_queue(
 
 
 # --- the ticket page -----------------------------------------------------------------------
-def _ticket_page(
+def _render_ticket_page(
     request: Request,
     db: Session,
     actor: Actor,
@@ -251,7 +264,8 @@ def sla_panel(ref: str, request: Request, db: DB, actor: CurrentActor, now: Now)
     if not actor.is_staff:
         return HTMLResponse("", status_code=404)
     try:
-        timers = service.sla_timers(db, actor, tickets.parse_ref(ref[:40]), now)
+        with memo_scope(db):
+            timers = service.sla_timers(db, actor, tickets.parse_ref(ref[:40]), now)
     except (NotFound, Forbidden) as exc:
         return HTMLResponse("", status_code=exc.status)
     return templates.TemplateResponse(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from tierdesk.accounts import service as accounts
 from tierdesk.core.errors import InvalidInput, NotFound
+from tierdesk.core.memo import memoised
 from tierdesk.core.security import Actor, require_staff
 from tierdesk.customers import service as customers
 from tierdesk.customers.models import Customer, Organization
@@ -43,7 +44,9 @@ ALL_STATUSES = [s.value for s in Status]
 FINISHED = [Status.solved.value, Status.closed.value]
 PRIORITIES = [p.value for p in Priority]
 SORTS = {"-created_at": "newest first", "created_at": "oldest first", "-updated_at": "recently updated"}
-COUNT_CAP = 1000
+# Badges count at most this many (then "99+"): the cost of a capped count grows with the
+# cap (each counted row is checked against the visibility rule), so it stays small.
+COUNT_CAP = 100
 PAGE_SIZE = 25
 # "Breaching soon": running SLA targets due within this window (or already overdue and not
 # yet fired by the scheduler).
@@ -78,10 +81,14 @@ def queue_tiers(db: Session, actor: Actor) -> list[Tier]:
     return [t for t in ladder if t.id in actor.tier_ids]
 
 
+def _teams(db: Session, actor: Actor) -> list[TeamOut]:
+    return memoised(db, ("workspace_teams", actor.user_id), lambda: tiers.list_teams(db, actor))
+
+
 def queue_teams(db: Session, actor: Actor) -> list[TeamOut]:
     """Teams whose queue the actor may open: their own, or (supervisors) every team that is
     not a need-to-know team they are outside of."""
-    teams = tiers.list_teams(db, actor)
+    teams = _teams(db, actor)
     if actor.is_supervisor:
         return [t for t in teams if t.id not in actor.hidden_team_ids]
     return [t for t in teams if t.id in actor.team_ids]
@@ -90,7 +97,9 @@ def queue_teams(db: Session, actor: Actor) -> list[TeamOut]:
 def nav(db: Session, actor: Actor, now: datetime) -> list[NavItem]:
     require_staff(actor)
     items: list[NavItem] = []
-    mine = tickets.count_tickets(db, actor, TicketFilter(status=OPEN_STATUSES, assignee_id=actor.user_id))
+    mine = tickets.count_tickets(
+        db, actor, TicketFilter(status=OPEN_STATUSES, assignee_id=actor.user_id), COUNT_CAP
+    )
     items.append(NavItem("mine", "", "", "/desk/mine", *_capped(mine)))
     per_tier: dict[int, int] = {}
     for status, tier_id, count in tickets.status_counts(db):
@@ -101,9 +110,9 @@ def nav(db: Session, actor: Actor, now: datetime) -> list[NavItem]:
             NavItem("tier", tier.key, tier.key, f"/desk/tier/{tier.key}", per_tier.get(tier.id, 0), False)
         )
     for team in queue_teams(db, actor):
-        n = tickets.count_tickets(db, actor, TicketFilter(status=OPEN_STATUSES, team_id=team.id))
+        n = tickets.count_tickets(db, actor, TicketFilter(status=OPEN_STATUSES, team_id=team.id), COUNT_CAP)
         items.append(NavItem("team", team.key, team.name, f"/desk/team/{team.key}", *_capped(n)))
-    swarming = tickets.count_tickets(db, actor, TicketFilter(swarm_member_id=actor.user_id))
+    swarming = tickets.count_tickets(db, actor, TicketFilter(swarm_member_id=actor.user_id), COUNT_CAP)
     items.append(NavItem("swarms", "", "", "/desk/swarms", *_capped(swarming)))
     due = tickets.count_due_soon(db, actor, now + BREACH_WINDOW, COUNT_CAP)
     items.append(NavItem("breaching", "", "", "/desk/breaching", *_capped(due)))
@@ -195,7 +204,7 @@ def queue(db: Session, actor: Actor, view: str, key: str, q: QueueQuery, now: da
     require_staff(actor)
     _check_query(q)
     teams = queue_teams(db, actor)
-    all_teams = [t for t in tiers.list_teams(db, actor) if t.id not in actor.hidden_team_ids]
+    all_teams = [t for t in _teams(db, actor) if t.id not in actor.hidden_team_ids]
     flt = TicketFilter(status=q.status or None, priority=q.priority, tag=q.tag)
     name = ""
     if q.team:
@@ -331,7 +340,7 @@ def ticket_page(db: Session, actor: Actor, ref: str, now: datetime) -> TicketPag
     except NotFound:
         swarm = None
     ladder = [t for t in tiers.all_tiers(db) if t.enabled]
-    teams = [t for t in tiers.list_teams(db, actor) if t.id not in actor.hidden_team_ids]
+    teams = [t for t in _teams(db, actor) if t.id not in actor.hidden_team_ids]
     people: set[int | None] = {ticket.assignee_id}
     people |= {m.author_user_id for m in messages}
     people |= {e.actor_user_id for e in events}
