@@ -7,7 +7,6 @@ else to the test's temporary directory."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,12 +23,6 @@ from tierdesk.tickets import service as tickets
 from tierdesk.tickets.models import Ticket, TicketEvent
 from tierdesk.tickets.schemas import TicketCreate
 from tierdesk.tiers.models import Tier
-
-
-def _shots(tmp_path: Path) -> Path:
-    out = Path(os.environ.get("TIERDESK_SCREENSHOTS") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _new_l1_ticket(server: Server, subject: str) -> tuple[int, str]:
@@ -60,7 +53,7 @@ def _ticket(server: Server, ticket_id: int) -> tuple[Ticket, list[TicketEvent]]:
 
 
 def test_l1_replies_and_escalates_and_l2_reads_the_hand_off_without_asking(
-    login: PageFactory, server: Server, tmp_path: Path
+    login: PageFactory, server: Server, shots: Path
 ) -> None:
     subject = f"CSV export empty {uuid.uuid4().hex[:6]}"
     ticket_id, number = _new_l1_ticket(server, subject)
@@ -103,8 +96,7 @@ def test_l1_replies_and_escalates_and_l2_reads_the_hand_off_without_asking(
     text = handoff.inner_text()
     assert "Needs the export service logs" in text
     assert "retried the export twice" in text and subject in text
-    out = _shots(tmp_path)
-    l2.screenshot(path=str(out / "workspace-ticket.png"), full_page=True)
+    l2.screenshot(path=str(shots / "workspace-ticket.png"), full_page=True)
 
 
 def test_j_and_k_walk_a_queue_and_a_takes_the_ticket(login: PageFactory, server: Server) -> None:
@@ -130,10 +122,9 @@ def test_j_and_k_walk_a_queue_and_a_takes_the_ticket(login: PageFactory, server:
 
 @pytest.mark.parametrize("viewport,suffix", [((1280, 800), ""), (PHONE, "-phone")])
 def test_queue_and_ticket_pages_fit_the_screen(
-    login: PageFactory, server: Server, tmp_path: Path, viewport: tuple[int, int], suffix: str
+    login: PageFactory, server: Server, shots: Path, viewport: tuple[int, int], suffix: str
 ) -> None:
     _, number = _new_l1_ticket(server, f"Invoice shows the wrong VAT number {uuid.uuid4().hex[:4]}")
-    out = _shots(tmp_path)
     page: Any = login("supervisor", viewport=viewport)
     for shot, url in (
         ("workspace-queue", "/desk/tier/L1"),
@@ -144,4 +135,4 @@ def test_queue_and_ticket_pages_fit_the_screen(
         assert response is not None and response.status == 200, url
         assert page.locator("h1").first.is_visible()
         assert_no_horizontal_overflow(page)
-        page.screenshot(path=str(out / f"{shot}{suffix}.png"), full_page=shot != "workspace-queue")
+        page.screenshot(path=str(shots / f"{shot}{suffix}.png"), full_page=shot != "workspace-queue")
