@@ -184,6 +184,7 @@ def upgrade() -> None:
         sa.Column("body_terms", sa.Text(), nullable=False),
         sa.Column("title", sa.String(length=250), nullable=False),
         sa.Column("plain", sa.Text(), nullable=False),
+        sa.Column("facets", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["kb_articles.id"],
@@ -358,30 +359,32 @@ def _create_fulltext() -> None:
     SQLite: an FTS5 external-content table (the text lives once, in kb_search_docs) kept in
     step by triggers, so a cascade delete of an article also leaves the index. The terms
     are already analyzed, so `unicode61` only has to split them on spaces (diacritics are
-    kept, as on PostgreSQL). PostgreSQL: a tsvector column written by the application with
+    kept, as on PostgreSQL). A third column holds facet tokens (locale, visibility,
+    organization), so the locale and visibility filters are part of the MATCH and FTS5 ranks
+    only the documents the caller may see. PostgreSQL: a tsvector column written by the application with
     weights A (title) / B (body), under a GIN index."""
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
-            "CREATE VIRTUAL TABLE kb_fts USING fts5(title_terms, body_terms, "
+            "CREATE VIRTUAL TABLE kb_fts USING fts5(title_terms, body_terms, facets, "
             "content='kb_search_docs', content_rowid='id', "
             "tokenize='unicode61 remove_diacritics 0', detail='full')"
         )
         op.execute(
             "CREATE TRIGGER kb_search_docs_ai AFTER INSERT ON kb_search_docs BEGIN "
-            "INSERT INTO kb_fts(rowid, title_terms, body_terms) "
-            "VALUES (new.id, new.title_terms, new.body_terms); END"
+            "INSERT INTO kb_fts(rowid, title_terms, body_terms, facets) "
+            "VALUES (new.id, new.title_terms, new.body_terms, new.facets); END"
         )
         op.execute(
             "CREATE TRIGGER kb_search_docs_ad AFTER DELETE ON kb_search_docs BEGIN "
-            "INSERT INTO kb_fts(kb_fts, rowid, title_terms, body_terms) "
-            "VALUES ('delete', old.id, old.title_terms, old.body_terms); END"
+            "INSERT INTO kb_fts(kb_fts, rowid, title_terms, body_terms, facets) "
+            "VALUES ('delete', old.id, old.title_terms, old.body_terms, old.facets); END"
         )
         op.execute(
             "CREATE TRIGGER kb_search_docs_au AFTER UPDATE ON kb_search_docs BEGIN "
-            "INSERT INTO kb_fts(kb_fts, rowid, title_terms, body_terms) "
-            "VALUES ('delete', old.id, old.title_terms, old.body_terms); "
-            "INSERT INTO kb_fts(rowid, title_terms, body_terms) "
-            "VALUES (new.id, new.title_terms, new.body_terms); END"
+            "INSERT INTO kb_fts(kb_fts, rowid, title_terms, body_terms, facets) "
+            "VALUES ('delete', old.id, old.title_terms, old.body_terms, old.facets); "
+            "INSERT INTO kb_fts(rowid, title_terms, body_terms, facets) "
+            "VALUES (new.id, new.title_terms, new.body_terms, new.facets); END"
         )
     else:
         op.execute("ALTER TABLE kb_search_docs ADD COLUMN tsv tsvector NOT NULL DEFAULT ''::tsvector")

@@ -212,6 +212,8 @@ class SearchDoc(Base):
     # indexing), so a search never renders markdown or loads the article bodies.
     title: Mapped[str] = mapped_column(String(250))
     plain: Mapped[str] = mapped_column(Text)
+    # "zzlocen zzvispublic" / "zzorg12": filter tokens matched inside FTS5 (see kb/search.py).
+    facets: Mapped[str] = mapped_column(Text)
 
 
 class SearchTerm(Base):

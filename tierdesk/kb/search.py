@@ -63,7 +63,13 @@ class Backend(Protocol):
     def put(self, db: Session, docs: Sequence[DocTerms]) -> None: ...
 
     def search(
-        self, db: Session, terms: list[str], locales: list[str] | None, audience: Audience, limit: int
+        self,
+        db: Session,
+        terms: list[str],
+        locales: list[str] | None,
+        audience: Audience,
+        limit: int,
+        require_all: bool = False,
     ) -> list[Hit]: ...
 
 
@@ -84,7 +90,7 @@ def _locale_sql(locales: list[str] | None) -> str:
 
 # --- document frequencies -----------------------------------------------------------------
 DOCS = ""  # the kb_terms row that counts documents
-COMMON_SHARE = 0.2  # a term in more than this share of documents is "common"...
+COMMON_SHARE = 0.05  # a term in more than this share of documents is "common"...
 PRUNE_FROM_DOCS = 2000  # ...and dropped from queries on indexes at least this big
 _UPSERT = text(
     "INSERT INTO kb_terms (term, df) VALUES (:term, :n) "
@@ -110,20 +116,37 @@ def _remove(db: Session, doc_ids: list[int]) -> None:
         db.execute(delete(SearchDoc).where(SearchDoc.id.in_(doc_ids)))
 
 
-def useful_terms(db: Session, terms: list[str]) -> list[str]:
-    """The query terms worth sending to the backend: on a large index, drop terms that most
-    documents contain (keeping the two rarest if every term is common) and terms no document
-    contains. On a small index every term is kept (it costs nothing)."""
+@dataclass(frozen=True)
+class Plan:
+    """What to send to the backend: the terms, and whether a document must hold all of them."""
+
+    terms: list[str]
+    require_all: bool = False
+
+
+def plan(db: Session, terms: list[str]) -> Plan:
+    """The query terms worth sending to the backend. On a large index, terms that more than
+    COMMON_SHARE of the documents contain are dropped (they carry almost no ranking signal
+    and would make the backend score a large part of the index) and so are terms no document
+    contains. When every term is common, the two rarest are kept and both required, so the
+    backend scores their intersection only. On a small index every term is kept."""
     if not terms:
-        return terms
+        return Plan(terms)
     rows = db.execute(select(SearchTerm.term, SearchTerm.df).where(SearchTerm.term.in_([DOCS, *terms]))).all()
     df = {r[0]: int(r[1]) for r in rows}
     total = df.pop(DOCS, 0)
     if total < PRUNE_FROM_DOCS:
-        return terms
+        return Plan(terms)
     present = [t for t in terms if df.get(t, 0) > 0]
     rare = [t for t in present if df[t] <= COMMON_SHARE * total]
-    return rare or sorted(present, key=lambda t: df[t])[:2]
+    if rare:
+        return Plan(rare)
+    rarest = sorted(present, key=lambda t: df[t])[:2]
+    return Plan(rarest, require_all=len(rarest) > 1)
+
+
+def useful_terms(db: Session, terms: list[str]) -> list[str]:
+    return plan(db, terms).terms
 
 
 def _remove_article_docs(db: Session, article_id: int) -> None:
@@ -142,22 +165,28 @@ class SqliteBackend:
             _count_terms(db, [(" ".join(d.title_terms), " ".join(d.body_terms)) for d in docs], +1)
 
     def search(
-        self, db: Session, terms: list[str], locales: list[str] | None, audience: Audience, limit: int
+        self,
+        db: Session,
+        terms: list[str],
+        locales: list[str] | None,
+        audience: Audience,
+        limit: int,
+        require_all: bool = False,
     ) -> list[Hit]:
         if not terms:
             return []
-        match = " OR ".join(f'"{t}"' for t in terms)  # terms hold letters and digits only
-        where, params = _visibility_sql(audience)
+        # Terms hold letters and digits only, so quoting them is all the escaping needed.
+        # The locale and visibility filters are facet tokens inside the MATCH, so FTS5 ranks
+        # only what the caller may see and the join touches the top `limit` rows only.
+        terms_match = (" AND " if require_all else " OR ").join(f'"{t}"' for t in terms)
+        match = f"({terms_match}){_facet_match(locales, audience)}"
         sql = (
-            "SELECT d.id, d.article_id, d.locale, bm25(kb_fts, :tw, 1.0) AS rank "
-            "FROM kb_fts JOIN kb_search_docs d ON d.id = kb_fts.rowid "
-            f"WHERE kb_fts MATCH :match{_locale_sql(locales)}{where} ORDER BY rank LIMIT :limit"
+            "SELECT d.id, d.article_id, d.locale, r.rank FROM ("
+            "SELECT rowid AS id, bm25(kb_fts, :tw, 1.0, 0.0) AS rank FROM kb_fts "
+            "WHERE kb_fts MATCH :match ORDER BY rank LIMIT :limit"
+            ") AS r JOIN kb_search_docs d ON d.id = r.id ORDER BY r.rank, d.id"
         )
-        stmt = text(sql)
-        if locales:
-            stmt = stmt.bindparams(bindparam("locales", expanding=True))
-            params["locales"] = locales
-        rows = db.execute(stmt, {"match": match, "tw": TITLE_WEIGHT, "limit": limit, **params})
+        rows = db.execute(text(sql), {"match": match, "tw": TITLE_WEIGHT, "limit": limit})
         return [Hit(r[0], r[1], r[2], round(-float(r[3]), 4)) for r in rows]
 
 
@@ -190,19 +219,25 @@ class PostgresBackend:
             text(
                 "INSERT INTO kb_search_docs "
                 "(id, article_id, locale, visibility, organization_id, title_terms, body_terms, "
-                "title, plain, tsv) VALUES (:id, :article_id, :locale, :visibility, :organization_id, "
-                ":title_terms, :body_terms, :title, :plain, CAST(:tsv AS tsvector))"
+                "title, plain, facets, tsv) VALUES (:id, :article_id, :locale, :visibility, "
+                ":organization_id, :title_terms, :body_terms, :title, :plain, :facets, CAST(:tsv AS tsvector))"
             ),
             rows,
         )
         _count_terms(db, [(" ".join(d.title_terms), " ".join(d.body_terms)) for d in docs], +1)
 
     def search(
-        self, db: Session, terms: list[str], locales: list[str] | None, audience: Audience, limit: int
+        self,
+        db: Session,
+        terms: list[str],
+        locales: list[str] | None,
+        audience: Audience,
+        limit: int,
+        require_all: bool = False,
     ) -> list[Hit]:
         if not terms:
             return []
-        query = " | ".join(_lexeme(t) for t in terms)
+        query = (" & " if require_all else " | ").join(_lexeme(t) for t in terms)
         where, params = _visibility_sql(audience)
         # Weights {D, C, B, A}: title (A) counts 2.5x the body (B), about FTS5's 4:1 after length normalisation.
         sql = (
@@ -230,7 +265,29 @@ def _row(d: DocTerms) -> dict[str, object]:
         "body_terms": " ".join(d.body_terms),
         "title": d.title,
         "plain": d.plain,
+        "facets": facets(d),
     }
+
+
+def facets(d: DocTerms) -> str:
+    """Filter tokens stored beside the text: locale, visibility, organization. The 'zz'
+    prefix keeps them apart from real terms (the tokenizer splits on '_')."""
+    out = [f"zzloc{d.locale}", f"zzvis{d.visibility}"]
+    if d.visibility == Visibility.organization.value and d.organization_id is not None:
+        out.append(f"zzorg{d.organization_id}")
+    return " ".join(out)
+
+
+def _facet_match(locales: list[str] | None, audience: Audience) -> str:
+    parts = []
+    if locales:
+        parts.append("facets:(" + " OR ".join(f"zzloc{loc}" for loc in locales) + ")")
+    if not audience.staff:
+        allowed = ["zzvispublic"]
+        if audience.organization_id is not None:
+            allowed.append(f"zzorg{int(audience.organization_id)}")
+        parts.append("facets:(" + " OR ".join(allowed) + ")")
+    return "".join(f" AND {p}" for p in parts)
 
 
 _SQLITE = SqliteBackend()

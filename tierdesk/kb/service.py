@@ -506,7 +506,8 @@ def find(db: Session, actor: Actor, q: str, locale: str | None, limit: int) -> l
     for locales, terms in passes:
         if len(hits) >= limit:
             break
-        for hit in backend.search(db, search.useful_terms(db, terms), locales, who, limit):
+        chosen = search.plan(db, terms)
+        for hit in backend.search(db, chosen.terms, locales, who, limit, chosen.require_all):
             if hit.article_id not in seen and len(hits) < limit:
                 seen.add(hit.article_id)
                 hits.append((hit, terms))
