@@ -119,6 +119,7 @@ def test_the_portal_fits_a_phone_screen(login: PageFactory, shots: Path) -> None
         ("/portal/new", None),
         (f"/portal/tickets/T-{ticket_id}", "portal-ticket-phone"),
         ("/portal?state=all", None),
+        ("/preferences", None),
     ):
         page.goto(path)
         assert_no_horizontal_overflow(page)

@@ -8,9 +8,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tierdesk.accounts import service
-from tierdesk.core.errors import DomainError
+from tierdesk.core.errors import DomainError, InvalidInput
+from tierdesk.core.i18n import LANGUAGES
+from tierdesk.core.security import Actor
+from tierdesk.tiers.schemas import known_timezones
 from tierdesk.web.csrf import csrf_ok, csrf_token, rotate
-from tierdesk.web.deps import DB, AppSettings, Now, TxRoute
+from tierdesk.web.deps import DB, AppSettings, CurrentActor, Now, TxRoute
 from tierdesk.web.i18n import CurrentLang
 from tierdesk.web.templating import templates
 
@@ -68,3 +71,63 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") ->
         return RedirectResponse("/", status_code=303)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+# --- preferences: the profile's language and time zone (every signed-in person) ------------------
+SAVED_KEY = "preferences_saved"
+
+
+def _preferences_page(
+    request: Request,
+    actor: Actor,
+    language: str,
+    timezone: str,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "accounts/preferences.html",
+        {
+            "actor": actor,
+            "csrf": csrf_token(request),
+            "layout": "portal/_layout.html" if actor.is_customer else "base.html",
+            "languages": [(code, own_name) for code, (_, _, own_name) in LANGUAGES.items()],
+            "timezones": known_timezones(),
+            "values": {"language": language, "timezone": timezone},
+            "errors": errors or {},
+            "saved": request.session.pop(SAVED_KEY, False),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/preferences", response_class=HTMLResponse)
+def preferences_form(request: Request, actor: CurrentActor, lang: CurrentLang) -> Response:
+    if actor.is_anonymous:
+        return RedirectResponse("/login", status_code=303)
+    return _preferences_page(request, actor, lang.code, actor.timezone)
+
+
+@router.post("/preferences", response_class=HTMLResponse)
+def save_preferences(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    lang: CurrentLang,
+    language: Annotated[str, Form(max_length=10)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    if actor.is_anonymous:
+        return RedirectResponse("/login", status_code=303)
+    if not csrf_ok(request, csrf):
+        errors = {"language": lang.gettext("Your form expired. Go back, reload the page and try again.")}
+        return _preferences_page(request, actor, language, timezone, errors, 403)
+    try:
+        service.set_preferences(db, actor, language, timezone.strip())
+    except InvalidInput as exc:
+        errors = {str(exc.extra.get("field", "language")): lang.gettext(exc.detail)}
+        return _preferences_page(request, actor, language, timezone, errors, 422)
+    request.session[SAVED_KEY] = True
+    return RedirectResponse("/preferences", status_code=303)

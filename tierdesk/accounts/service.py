@@ -12,7 +12,7 @@ from tierdesk.accounts.models import ApiToken, User
 from tierdesk.accounts.schemas import MeOut, TokenIn, UserIn, UserOut, UserPatch
 from tierdesk.core import crud
 from tierdesk.core.errors import Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
-from tierdesk.core.i18n import N_
+from tierdesk.core.i18n import N_, SUPPORTED
 from tierdesk.core.security import (
     STAFF_ROLES,
     SYSTEM,
@@ -32,6 +32,7 @@ from tierdesk.core.security import (
 )
 from tierdesk.customers import service as customers
 from tierdesk.tiers import service as tiers
+from tierdesk.tiers.schemas import check_timezone
 
 ALL_SCOPES = frozenset(Scope)
 
@@ -212,6 +213,27 @@ def update_user(db: Session, actor: Actor, user_id: int, patch: UserPatch) -> Us
         tiers.set_agent_work(db, user.id, patch.work)
     crud.flush_or_conflict(db, f"User {user.email}")
     return _user_out(db, user)
+
+
+def set_preferences(db: Session, actor: Actor, language: str, timezone: str) -> None:
+    """A signed-in person chooses their own language (one of the UI's) and IANA time zone;
+    pages speak and show times in them from the next request on. Raises InvalidInput naming
+    the field."""
+    require_signed_in(actor)
+    if actor.via_token or actor.user_id is None:
+        raise Forbidden("Preferences are set while signed in.")
+    if language not in SUPPORTED:
+        raise InvalidInput(N_("Choose one of the offered languages."), field="language")
+    try:
+        check_timezone(timezone)
+    except ValueError as exc:
+        raise InvalidInput(
+            N_("Choose a time zone from the list, such as Europe/Rome."), field="timezone"
+        ) from exc
+    user = crud.get_or_404(db, User, actor.user_id, "User")
+    user.language = language
+    user.timezone = timezone
+    db.flush()
 
 
 def user_exists(db: Session, user_id: int, staff_only: bool = False) -> bool:
