@@ -135,3 +135,17 @@ def test_an_escalation_path_down_or_sideways_is_refused_so_the_ladder_has_no_cyc
     assert r.json()["field"] == "to_tier_id"
     up = {"from_tier_id": hd.tiers["L1"], "to_tier_id": hd.tiers["L2"]}
     assert client.post("/api/v1/escalation-paths", json=up, headers=sup).status_code == 201
+
+
+def test_the_same_escalation_path_twice_is_a_409_naming_the_field(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    sup = h(db, hd.users["supervisor"], clock)
+    to_team = {"from_tier_id": hd.tiers["L1"], "to_team_id": hd.teams["billing"]}
+    assert client.post("/api/v1/escalation-paths", json=to_team, headers=sup).status_code == 201
+    again = client.post("/api/v1/escalation-paths", json=to_team, headers=sup)
+    assert again.status_code == 409 and again.json()["field"] == "to_team_id"
+    to_tier = {"from_tier_id": hd.tiers["L1"], "to_tier_id": hd.tiers["L3"]}
+    assert client.post("/api/v1/escalation-paths", json=to_tier, headers=sup).status_code == 201
+    assert client.post("/api/v1/escalation-paths", json=to_tier, headers=sup).status_code == 409

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
-from tierdesk.core.errors import InvalidInput
+from tierdesk.core.errors import Conflict, InvalidInput
 from tierdesk.core.memo import memoised
 from tierdesk.core.security import Actor, require_staff, require_supervisor
 from tierdesk.tiers import repository as repo
@@ -117,6 +117,14 @@ def create_path(db: Session, actor: Actor, data: EscalationPathIn) -> Escalation
                 f"An escalation path goes up the ladder: {target.key} (level {target.level}) is not above "
                 f"{source.key} (level {source.level}). De-escalation needs no path.",
                 field="to_tier_id",
+            )
+    # The unique constraint cannot catch a repeat: one of to_tier_id / to_team_id is always
+    # NULL, and NULLs never collide in a UNIQUE index (SQLite and PostgreSQL alike).
+    for existing in repo.escalation_paths(db, from_tier_id=data.from_tier_id):
+        if (existing.to_tier_id, existing.to_team_id) == (data.to_tier_id, data.to_team_id):
+            raise Conflict(
+                "This escalation path already exists; remove it first to change who may use it.",
+                field="to_tier_id" if data.to_tier_id is not None else "to_team_id",
             )
     path = EscalationPath(
         from_tier_id=data.from_tier_id,
