@@ -338,3 +338,66 @@ def test_faq_lists_featured_entries_per_locale_with_fallback(
         assert res.status_code == 201, res.text
     featured = client.get("/api/v1/kb/faq", params={"featured": True, "locale": "ja"}).json()
     assert [e["question"] for e in featured] == [f"Q{i}?" for i in range(10)]
+
+
+def test_suggestions_match_what_is_typed_without_logging_searches(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    art = kbf.article(db, clock.now(), "Refund policy", "Refunds take up to 14 days.")
+    res = client.get("/api/v1/kb/suggest", params={"q": "I want a refund for my order", "locale": "en"})
+    assert res.status_code == 200 and [r["id"] for r in res.json()] == [art.id]
+    assert client.get("/api/v1/kb/suggest", params={"q": "  "}).json() == []
+    fragment = client.get("/help/suggest", params={"q": "refund"})
+    assert fragment.status_code == 200 and f"/help/articles/{art.id}" in fragment.text
+    sup = f.token(db, hd.users["supervisor"], clock.now())
+    assert client.get("/api/v1/kb/analytics/search", headers=auth(sup)).json()["searches"] == 0
+
+
+def test_a_solved_ticket_becomes_a_draft_article_without_internal_notes(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    from tierdesk.tickets import service as tickets
+    from tierdesk.tickets.models import MessageKind, Status
+    from tierdesk.tickets.schemas import MessageCreate, TicketPatch
+
+    hd = f.helpdesk(db)
+    agent = f.actor(db, hd.users["l1"])
+    ticket = f.ticket(
+        db, agent, clock.now(), subject="Export stuck at 99%", requester_id=hd.customers["carol"]
+    )
+    token = f.token(db, hd.users["l1"], clock.now())
+    early = client.post(
+        "/api/v1/kb/articles/from-ticket", json={"ticket": ticket.number}, headers=auth(token)
+    )
+    assert early.status_code == 409
+    tickets.add_message(
+        db,
+        agent,
+        ticket.id,
+        MessageCreate(body="Customer seems upset", kind=MessageKind.internal),
+        clock.now(),
+    )
+    tickets.add_message(
+        db, agent, ticket.id, MessageCreate(body="Clear the browser cache and export again."), clock.now()
+    )
+    tickets.update_ticket(db, agent, ticket.id, TicketPatch(status=Status.solved), clock.now())
+    res = client.post("/api/v1/kb/articles/from-ticket", json={"ticket": ticket.number}, headers=auth(token))
+    assert res.status_code == 201, res.text
+    body = res.json()
+    assert body["status"] == "draft" and body["visibility"] == "internal"
+    assert body["title"] == "Export stuck at 99%" and "Clear the browser cache" in body["body"]
+    assert "upset" not in body["body"]
+    alice = f.token(db, hd.users["alice"], clock.now())
+    assert (
+        client.post(
+            "/api/v1/kb/articles/from-ticket", json={"ticket": ticket.number}, headers=auth(alice)
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/api/v1/kb/articles/from-ticket", json={"ticket": "nope"}, headers=auth(token)
+        ).status_code
+        == 404
+    )

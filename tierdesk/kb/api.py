@@ -27,10 +27,12 @@ from tierdesk.kb.schemas import (
     FaqOut,
     FeedbackIn,
     FeedbackOut,
+    FromTicketIn,
     RevisionDiff,
     RevisionOut,
     SearchAnalytics,
     SearchOut,
+    SearchResult,
     SectionIn,
     SectionOut,
     TranslationIn,
@@ -164,6 +166,32 @@ def search(
     limit: Annotated[int, Query(ge=1, le=service.SEARCH_LIMIT_MAX)] = 10,
 ) -> SearchOut:
     return service.search_articles(db, actor, q, locale, limit, now)
+
+
+@router.get(
+    "/kb/suggest",
+    tags=KB,
+    summary="Articles matching text being typed (new ticket, reply); not logged as searches",
+)
+def suggest(
+    db: DB,
+    actor: CurrentActor,
+    q: Annotated[str, Query(max_length=service.MAX_QUERY_CHARS)] = "",
+    locale: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10)] = 5,
+) -> list[SearchResult]:
+    return service.suggest(db, actor, q, locale, limit)
+
+
+@router.post(
+    "/kb/articles/from-ticket",
+    tags=KB,
+    status_code=201,
+    summary="Turn a solved ticket into a draft article (staff)",
+)
+def draft_from_ticket(data: FromTicketIn, db: DB, actor: CurrentActor, now: Now) -> ArticleOut:
+    article = service.draft_from_ticket(db, actor, data.ticket, now)
+    return service.read_article(db, actor, article.id, None)
 
 
 @router.post("/kb/searches/{search_id}/clicks", tags=KB, status_code=204, summary="Record a result click")

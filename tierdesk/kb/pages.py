@@ -93,6 +93,18 @@ def help_search(
     return _render(request, actor, "portal_search.html", context)
 
 
+@router.get("/help/suggest", response_class=HTMLResponse)
+def help_suggest(request: Request, db: DB, actor: CurrentActor, q: str = "", locale: str | None = None) -> Response:
+    """An HTML fragment of matching articles, for a form that asks as the user types
+    (hx-get="/help/suggest" hx-trigger="keyup changed delay:400ms" hx-include="this").
+    Not logged as a search; a query that is too long simply suggests nothing."""
+    try:
+        found = service.suggest(db, actor, q[: service.MAX_QUERY_CHARS], _locale(request, locale))
+    except DomainError:
+        found = []
+    return templates.TemplateResponse(request, "kb/_suggestions.html", {"suggestions": found})
+
+
 @router.get("/help/categories/{key}", response_class=HTMLResponse)
 def help_category(
     request: Request,

@@ -175,6 +175,11 @@ class SearchOut(BaseModel):
     backend: str
 
 
+class FromTicketIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ticket: Annotated[str, Field(min_length=1, max_length=20, description="T-1042 or 1042")]
+
+
 class ClickIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     article_id: int

@@ -54,6 +54,8 @@ from tierdesk.kb.schemas import (
     VoteIn,
     VoteOut,
 )
+from tierdesk.tickets import service as tickets
+from tierdesk.tickets.models import MessageKind, Status
 
 MAX_QUERY_CHARS = 1000
 SEARCH_LIMIT_MAX = 50
@@ -561,6 +563,53 @@ def search_articles(
         search_id=search_id,
         backend=search.backend_for(db).name,
     )
+
+
+def suggest(db: Session, actor: Actor, text: str, locale: str | None, limit: int = 5) -> list[SearchResult]:
+    """Articles matching what someone is typing (a new ticket, a reply): like search, but
+    not logged (keystrokes are not searches) and empty text gives no suggestions."""
+    text = text.strip()[:MAX_QUERY_CHARS]
+    if not text:
+        return []
+    found = find(db, actor, text, locale_or_error(locale), limit)
+    return [
+        SearchResult(
+            id=f.article_id,
+            title=f.title,
+            snippet=f.snippet,
+            score=f.score,
+            locale=f.locale,
+            url=article_url(f.article_id, f.locale),
+        )
+        for f in found
+    ]
+
+
+def draft_from_ticket(db: Session, actor: Actor, ticket_ref: str, now: datetime) -> Article:
+    """Knowledge-centred practice: turn a solved ticket into a draft article (question from
+    the ticket, answer from the staff's public replies) for an agent to edit and publish.
+    Internal notes are never copied. The draft is internal until someone changes it."""
+    require_staff(actor)
+    ticket = tickets.get_ticket(db, actor, tickets.parse_ref(ticket_ref))
+    if ticket.status not in (Status.solved.value, Status.closed.value):
+        raise Conflict(f"{ticket.number} is {ticket.status}; only solved or closed tickets become articles.")
+    replies = [
+        m.body
+        for m in tickets.list_messages(db, actor, ticket.id)
+        if m.kind == MessageKind.public.value and m.author_kind == "agent"
+    ]
+    if not replies:
+        raise Conflict(f"{ticket.number} has no public staff reply to turn into an answer.")
+    body = f"{ticket.description.strip()}\n\n## Answer\n\n" + "\n\n".join(r.strip() for r in replies)
+    data = ArticleIn(
+        title=ticket.subject[:250],
+        body=body[:200_000],
+        locale=analyzer.supported(ticket.language) or analyzer.DEFAULT_LOCALE,
+        category=ticket.category or "general",
+        visibility=Visibility.internal,
+        draft=True,
+    )
+    return create_article(db, actor, data, now)
 
 
 def record_click(db: Session, actor: Actor, search_id: int, article_id: int, now: datetime) -> None:
