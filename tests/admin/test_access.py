@@ -101,3 +101,12 @@ def test_a_missing_record_is_a_404_page_not_a_500(supervisor: Browser) -> None:
     ):
         r = supervisor.get(url)
         assert r.status_code == 404 and "text/html" in r.headers["content-type"], url
+
+
+def test_the_refusal_page_keeps_the_user_menu_so_an_agent_can_go_on(
+    sign_in: Callable[[str], Browser],
+) -> None:
+    page = sign_in("l1").get("/settings")
+    assert page.status_code == 403
+    assert "Only supervisors and administrators" in page.text
+    assert 'action="/logout"' in page.text and 'href="/settings"' not in page.text

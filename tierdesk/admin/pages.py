@@ -61,13 +61,18 @@ class PageExit(Exception):
         self.response = response
 
 
-def _error_page(request: Request, status: int, message: str, translate: bool = True) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        "admin/error.html",
-        {"status": status, "message": forms.Msg(message, translate=translate), "actor": None},
-        status_code=status,
-    )
+def _error_page(
+    request: Request, status: int, message: str, translate: bool = True, actor: Actor | None = None
+) -> HTMLResponse:
+    """An HTML error page; a signed-in `actor` keeps the user menu (sign out, settings)."""
+    signed_in = actor if actor is not None and not actor.is_anonymous else None
+    context = {
+        "status": status,
+        "message": forms.Msg(message, translate=translate),
+        "actor": signed_in,
+        "csrf": csrf_token(request) if signed_in else "",
+    }
+    return templates.TemplateResponse(request, "admin/error.html", context, status_code=status)
 
 
 class AdminRoute(TxRoute):
@@ -83,7 +88,8 @@ class AdminRoute(TxRoute):
             except PageExit as exit_:
                 return exit_.response
             except DomainError as exc:
-                return _error_page(request, exc.status, exc.detail, translate=False)
+                actor = getattr(request.state, "actor", None)
+                return _error_page(request, exc.status, exc.detail, translate=False, actor=actor)
 
         return page_handler
 
@@ -92,10 +98,12 @@ async def gate(request: Request, actor: CurrentActor) -> None:
     if actor.is_anonymous:
         raise PageExit(RedirectResponse("/login", status_code=303))
     if not actor.is_staff:
-        raise PageExit(_error_page(request, 404, N_("There is no such page.")))
+        raise PageExit(_error_page(request, 404, N_("There is no such page."), actor=actor))
     if not actor.is_supervisor:
         raise PageExit(
-            _error_page(request, 403, N_("Only supervisors and administrators may change the settings."))
+            _error_page(
+                request, 403, N_("Only supervisors and administrators may change the settings."), actor=actor
+            )
         )
     request.state.actor = actor
     if request.method != "GET":
@@ -103,7 +111,12 @@ async def gate(request: Request, actor: CurrentActor) -> None:
         sent = form.get("csrf")
         if not csrf_ok(request, sent if isinstance(sent, str) else ""):
             raise PageExit(
-                _error_page(request, 403, N_("Your form expired. Go back, reload the page and try again."))
+                _error_page(
+                    request,
+                    403,
+                    N_("Your form expired. Go back, reload the page and try again."),
+                    actor=actor,
+                )
             )
         request.state.form = form
 
