@@ -7,7 +7,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 
 from tests import factories as f
@@ -732,3 +732,38 @@ def test_breaching_soon_counts_are_bounded(
     )
     clock.advance(hours=3)  # due, but the scheduler has not fired them yet: still listed
     assert "overdue" in client.get("/desk/breaching").text
+
+
+# --- no N+1 ------------------------------------------------------------------------------------
+def _statements(connection: Connection, client: TestClient, url: str) -> int:
+    seen: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_queue_and_ticket_page_statements_do_not_grow_with_the_data(
+    client: TestClient, connection: Connection, db: Session, hd: f.Helpdesk, clock: FrozenClock
+) -> None:
+    agent = f.actor(db, hd.users["l1"])
+    t = new_ticket(db, hd, clock, assignee_id=hd.users["l1"])
+    new_ticket(db, hd, clock, assignee_id=hd.users["supervisor"], team_id=hd.teams["billing"])
+    sign_in(client, "l1@desk.example.com")
+    queue_before = _statements(connection, client, "/desk/tier/L1")
+    page_before = _statements(connection, client, f"/tickets/{t.number}")
+    for i in range(12):
+        new_ticket(
+            db, hd, clock, assignee_id=hd.users["supervisor"], team_id=hd.teams["billing"], tags=[f"t{i}"]
+        )
+        tickets.add_message(db, agent, t.id, MessageCreate(body=f"reply {i}"), clock.now())
+        tickets.add_message(db, agent, t.id, MessageCreate(body=f"note {i}", kind="internal"), clock.now())
+    db.flush()
+    assert _statements(connection, client, "/desk/tier/L1") == queue_before
+    assert _statements(connection, client, f"/tickets/{t.number}") == page_before
