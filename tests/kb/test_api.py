@@ -401,3 +401,13 @@ def test_a_solved_ticket_becomes_a_draft_article_without_internal_notes(
         ).status_code
         == 404
     )
+
+
+def test_a_chinese_query_on_an_english_page_still_finds_the_chinese_article(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    kbf.article(db, clock.now(), *TIME_BOX_EN, category="tiers")
+    zh = kbf.article(db, clock.now(), *TIME_BOX_ZH, locale="zh", category="tiers")
+    for params in ({"q": "一级工单多久要升级", "locale": "en"}, {"q": "一级工单多久要升级"}):
+        results = client.get("/api/v1/kb/search", params=params).json()["results"]
+        assert results[0]["id"] == zh.id and results[0]["locale"] == "zh", params

@@ -163,6 +163,20 @@ def query_terms(text: str, locale: str | None) -> list[str]:
     return list(seen)
 
 
+_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def script_locales(text: str) -> list[str]:
+    """Locales a query's own script points to: kana -> Japanese (then Chinese, as kanji may
+    be shared), Han alone -> Chinese then Japanese; Latin text says nothing."""
+    if _KANA.search(text):
+        return ["ja", "zh"]
+    if _HAN.search(text):
+        return ["zh", "ja"]
+    return []
+
+
 def query_terms_any(text: str, locales: Iterable[str]) -> list[str]:
     """Search terms for a query whose language is unknown: the union over `locales`
     (stems differ between English and Italian)."""

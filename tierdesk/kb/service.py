@@ -487,7 +487,8 @@ class Found:
 
 def find(db: Session, actor: Actor, q: str, locale: str | None, limit: int) -> list[Found]:
     """Ranked published articles the actor may read. With a locale: that locale first, then
-    the default locale for articles not found in it. Without: every locale."""
+    the default locale for articles not found in it, then the locales of the query's own
+    script (a Chinese query asked with locale=en). Without: every locale."""
     if not q.strip():
         raise InvalidInput("Type something to search for.", field="q")
     if len(q) > MAX_QUERY_CHARS:
@@ -501,6 +502,11 @@ def find(db: Session, actor: Actor, q: str, locale: str | None, limit: int) -> l
         if locale != analyzer.DEFAULT_LOCALE:
             fallback = analyzer.DEFAULT_LOCALE
             passes.append(([fallback], analyzer.query_terms(q, fallback)))
+        # A Chinese or Japanese query typed in an English or Italian page still finds the
+        # articles written in its script, after those of the asked and default locales.
+        for other in analyzer.script_locales(q):
+            if other != locale:
+                passes.append(([other], analyzer.query_terms(q, other)))
     else:
         passes.append((None, analyzer.query_terms_any(q, ("en", "it"))))
     hits: list[tuple[search.Hit, list[str]]] = []
