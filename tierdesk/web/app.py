@@ -24,6 +24,7 @@ from tierdesk.core.config import Settings, get_settings
 from tierdesk.core.db import Database
 from tierdesk.core.logging import configure_logging
 from tierdesk.core.storage import FileStore
+from tierdesk.csat import api as csat_api
 from tierdesk.customers import api as customers_api
 from tierdesk.engineering import api as engineering_api
 from tierdesk.escalation import api as escalation_api
@@ -125,6 +126,7 @@ def create_app(
         engineering_api.router,
         vendors_api.router,
         swarms_api.router,
+        csat_api.router,
         kb_api.router,
     ):
         app.include_router(router)
