@@ -32,13 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tierdesk.accounts.models import User
 from tierdesk.core.config import Settings
 from tierdesk.core.db import Database
 from tierdesk.core.migrate import upgrade
+from tierdesk.customers.models import Customer
 from tierdesk.demo import bulk, seed
 from tierdesk.sla.models import SlaTimer
 from tierdesk.tickets.models import Ticket
@@ -46,6 +48,7 @@ from tierdesk.tiers.models import Tier
 from tierdesk.web.app import create_app
 
 OPEN = ("new", "open", "pending", "on_hold")
+HANAKO = "hanako.sato@kitsune-logistics.example.com"
 
 
 def build(url: str, n: int) -> None:
@@ -186,6 +189,13 @@ def main() -> None:
         ).first()
     assert busy is not None
     ticket = f"T-{busy[0]}"
+    with database.session(write=False) as db:
+        # The customer portal: a contact of the strategic account (its organization shares tickets).
+        hanako = db.scalar(select(User.customer_id).where(User.email == HANAKO))
+        theirs = db.scalar(select(Ticket.id).where(Ticket.requester_id == hanako).order_by(Ticket.id.desc()))
+        org = db.scalar(select(Customer.organization_id).where(Customer.id == hanako))
+        org_tickets = db.scalar(select(func.count()).where(Ticket.organization_id == org))
+    print(f"portal: {HANAKO} has {org_tickets} organization tickets; ticket page T-{theirs}")
     print(f"database: {path} (highest ticket T-{total}); ticket page: {ticket}; {args.runs} runs per page")
 
     pages = [
@@ -199,6 +209,10 @@ def main() -> None:
         ("supervisor", "supervisor: L2 queue", "/desk/tier/L2"),
         ("supervisor", "supervisor: team queue (billing)", "/desk/team/billing"),
         ("supervisor", "supervisor: breaching soon", "/desk/breaching"),
+        (HANAKO, "portal: my open tickets", "/portal"),
+        (HANAKO, "portal: organization's open tickets", "/portal?scope=organization"),
+        (HANAKO, "portal: organization's solved tickets", "/portal?scope=organization&state=solved"),
+        (HANAKO, "portal: ticket page", f"/portal/tickets/T-{theirs}"),
     ]
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} CPUs (wall times wait for a core when it is high)")
@@ -211,7 +225,7 @@ def main() -> None:
         if who not in clients:
             clients[who] = TestClient(timer)
             clients[who].__enter__()
-            sign_in(clients[who], f"{who}@{seed.DOMAIN}")
+            sign_in(clients[who], who if "@" in who else f"{who}@{seed.DOMAIN}")
         client = clients[who]
         if url_ is None:
             first = client.get("/desk/tier/L1").text
