@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html.parser import HTMLParser
 
 import pytest
 from fastapi.routing import APIRoute
@@ -12,7 +13,9 @@ from sqlalchemy.orm import Session
 from tests import factories as f
 from tests.admin.conftest import Browser
 from tierdesk.admin.pages import router
+from tierdesk.core.security import SYSTEM
 from tierdesk.tiers import service as tiers
+from tierdesk.tiers.schemas import SkillIn
 
 ROUTES = [
     (method, route.path)
@@ -110,3 +113,48 @@ def test_the_refusal_page_keeps_the_user_menu_so_an_agent_can_go_on(
     assert page.status_code == 403
     assert "Only supervisors and administrators" in page.text
     assert 'action="/logout"' in page.text and 'href="/settings"' not in page.text
+
+
+class _Fields(HTMLParser):
+    """Collects the ids of form fields and the `for` of labels on a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[str] = []
+        self.labelled: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "label" and a.get("for"):
+            self.labelled.add(str(a["for"]))
+        if tag in ("input", "select", "textarea") and a.get("type") not in ("hidden", "submit"):
+            self.fields.append(str(a.get("id") or f"<{tag} name={a.get('name')} without id>"))
+
+
+def test_every_field_on_every_settings_page_has_a_label(
+    supervisor: Browser, hd: f.Helpdesk, db: Session
+) -> None:
+    from tests.sla.factories import policy
+
+    pid = policy(db, hd.teams["calendar"])
+    urls = [
+        "/settings/tiers/new",
+        f"/settings/tiers/{hd.tiers['L1']}",
+        "/settings/teams/new",
+        f"/settings/teams/{hd.teams['billing']}",
+        "/settings/skills",
+        f"/settings/agents/{hd.users['l2']}/skills",
+        "/settings/calendars/new",
+        f"/settings/calendars/{hd.teams['calendar']}",
+        "/settings/sla/new",
+        f"/settings/sla/{pid}",
+        "/settings/routing/new",
+        "/settings/routing/test",
+    ]
+    tiers.create_skill(db, SYSTEM, SkillIn(key="sql", name="SQL"))  # so the agent page has a field
+    for url in urls:
+        parser = _Fields()
+        parser.feed(supervisor.get(url).text)
+        assert parser.fields, url
+        unlabelled = [fid for fid in parser.fields if fid not in parser.labelled]
+        assert not unlabelled, (url, unlabelled)

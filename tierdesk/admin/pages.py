@@ -724,17 +724,12 @@ def rule_list(request: Request, db: DB, actor: Supervisor) -> HTMLResponse:
     return render(request, "admin/rules.html", {"by_stage": by_stage}, section="routing")
 
 
-def _stage_options() -> list[tuple[str, str]]:
-    return [(Stage.create.value, N_("create")), (Stage.escalate.value, N_("escalate"))]
-
-
 def _rule_page(
     request: Request, db: Session, actor: Actor, rule_id: int | None, state: FormState
 ) -> HTMLResponse:
     context = {
         "rule": routing.get_rule(db, actor, rule_id) if rule_id is not None else None,
         "form": state,
-        "stage_options": _stage_options(),
         "fields": [*FIELDS, "customer.flags.", "organization.flags."],
         "op_options": [(op, op) for op in ALL_OPS],
         "tier_options": [(t.key, f"{t.key} · {t.name}") for t in tiers.list_tiers(db, actor)],
@@ -798,7 +793,6 @@ def rule_test(
         "form": state,
         "result": result,
         "rule_options": rule_options,
-        "stage_options": _stage_options(),
     }
     return render(
         request, "admin/rule_test.html", context, status=422 if state.errors else 200, section="routing"
