@@ -271,3 +271,17 @@ def test_a_dry_run_against_a_missing_ticket_says_so(supervisor: Browser) -> None
     )
     page = supervisor.get("/settings/routing/test?ticket=nonsense&stage=sideways")
     assert page.status_code == 422 and error_for(page.text, "stage")
+
+
+def test_a_dry_run_on_a_need_to_know_ticket_says_whose_it_is_next_to_the_field(
+    supervisor: Browser, hd: f.Helpdesk, db: Session, clock: FrozenClock
+) -> None:
+    from tierdesk.tickets import service as tickets
+    from tierdesk.tickets.schemas import TicketPatch
+
+    t = f.ticket(db, f.actor(db, hd.users["carol"]), clock.now())
+    tickets.update_ticket(db, SYSTEM, t.id, TicketPatch(team_id=hd.teams["fraud"]), clock.now())
+    page = supervisor.get(f"/settings/routing/test?ticket=T-{t.id}&stage=create")
+    assert page.status_code == 422
+    assert error_for(page.text, "ticket")  # refused next to the field, not an error page
+    assert t.subject not in page.text.split("</h1>")[1]  # nothing of the ticket leaks

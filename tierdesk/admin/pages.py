@@ -811,6 +811,9 @@ def _dry_run(
     except NotFound:
         state.error("ticket", own(N_("Ticket %(ref)s does not exist or you may not see it."), ref=ref[:40]))
         return None
+    except DomainError as exc:  # a need-to-know ticket: the service says whose it is (403)
+        state.error("ticket", exc.detail)
+        return None
     decision = routing.decide(db, facts, stage)
     tier = tiers.tier_by_id(db, decision.tier_id) if decision.tier_id is not None else None
     team = tiers.team_by_id(db, decision.team_id) if decision.team_id is not None else None
