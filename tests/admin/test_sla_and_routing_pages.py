@@ -209,6 +209,8 @@ def test_a_rule_that_cannot_work_is_explained_next_to_the_condition(
     assert r.status_code == 422
     assert "unknown field" in error_for(r.text, "cond-0-field")
     assert "does not apply" in error_for(r.text, "cond-1-value")
+    assert value_of(r.text, "cond-0-field") == "ticket.colour" and value_of(r.text, "cond-1-value") == "yes"
+    assert 'value="fraud" selected' in r.text  # the chosen team is kept too
     assert routing.list_rules(db, SYSTEM) == []
     # the service's own check (tier keys must exist) also lands next to its field
     r = supervisor.post("/settings/routing/new", rule_form(**{"actions-tier": "L9"}))
