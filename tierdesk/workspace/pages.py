@@ -137,7 +137,7 @@ def _render_queue(
         return _not_found(request, db, actor, exc.detail)
     except InvalidInput as exc:
         errors[f"filter.{exc.extra.get('field', 'status')}"] = exc.detail
-        model = service.Queue(view, key, "", q, [], None, [], [])
+        model = service.Queue(view, key, key, q, [], None, [], [])
     next_href = None
     if model.next_cursor:
         next_href = f"{request.url.path}?{urlencode(q.params(cursor=model.next_cursor), doseq=True)}"
