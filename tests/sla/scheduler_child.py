@@ -27,34 +27,33 @@ from sqlalchemy.orm import Session
 from tierdesk.core.db import Database
 from tierdesk.sla import service as sla
 from tierdesk.sla import tasks
-from tierdesk.sla.models import SlaTimer
 
 MAX_CONSECUTIVE_ERRORS = 20
 
 
 def _arm_sleep_after_claim(seconds: float) -> None:
-    """Record what each claim returns; after the first breach, report the ids and sleep."""
+    """Record what each claim returns; after the first batch of breaches, report the ids and sleep."""
     claimed: dict[str, list[int]] = {"warned": [], "breached": []}
     original_warnings, original_due, original_breach = sla.claim_warnings, sla.claim_due, tasks._breach
 
-    def claim_warnings(db: Session, now: datetime, limit: int) -> list[SlaTimer]:
+    def claim_warnings(db: Session, now: datetime, limit: int) -> list[sla.ClaimedTimer]:
         timers = original_warnings(db, now, limit)
         claimed["warned"].extend(t.id for t in timers)
         return timers
 
-    def claim_due(db: Session, now: datetime, limit: int) -> list[SlaTimer]:
+    def claim_due(db: Session, now: datetime, limit: int) -> list[sla.ClaimedTimer]:
         timers = original_due(db, now, limit)
         claimed["breached"].extend(t.id for t in timers)
         return timers
 
     calls = 0
 
-    def breach(db: Session, timer: SlaTimer, now: datetime, result: tasks.TickResult) -> None:
+    def breach(db: Session, timers: list[sla.ClaimedTimer], now: datetime, result: tasks.TickResult) -> None:
         nonlocal calls
-        original_breach(db, timer, now, result)
+        original_breach(db, timers, now, result)
         calls += 1
         if calls == 1:
-            db.flush()  # the first breach's rows are on the server, uncommitted, when we die
+            db.flush()  # the first batch's breach rows are on the server, uncommitted, when we die
             print("CLAIMED " + json.dumps(claimed), flush=True)
             time.sleep(seconds)
 

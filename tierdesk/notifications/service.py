@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from tierdesk.core.errors import NotFound
@@ -41,12 +42,19 @@ def notify_many(
     """Many notifications in one INSERT: (user ids, kind, ticket id, body) per item, each
     user at most once per item."""
     rows = [
-        {"user_id": u, "kind": kind, "ticket_id": ticket_id, "body": body[:1000], "created_at": now}
+        {
+            "user_id": u,
+            "kind": kind,
+            "ticket_id": ticket_id,
+            "body": body[:1000],
+            "created_at": now,
+            "read_at": None,
+        }
         for user_ids, kind, ticket_id, body in items
         for u in sorted({u for u in user_ids if u is not None})
     ]
     if rows:
-        db.execute(insert(Notification), rows)
+        db.execute(insert(cast(Table, Notification.__table__)), rows)
     return len(rows)
 
 

@@ -480,9 +480,12 @@ def ticket_sla(db: Session, ticket_id: int, now: datetime) -> TicketSla:
     return TicketSla(ticket_id=ticket_id, timers=out)
 
 
-def claim_due(db: Session, now: datetime, limit: int) -> list[SlaTimer]:
+ClaimedTimer = repo.ClaimedTimer
+
+
+def claim_due(db: Session, now: datetime, limit: int) -> list[ClaimedTimer]:
     return repo.claim(db, now, limit, "fired_at")
 
 
-def claim_warnings(db: Session, now: datetime, limit: int) -> list[SlaTimer]:
+def claim_warnings(db: Session, now: datetime, limit: int) -> list[ClaimedTimer]:
     return repo.claim(db, now, limit, "warned_at")

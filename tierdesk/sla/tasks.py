@@ -25,9 +25,10 @@ from tierdesk.core.security import SYSTEM
 from tierdesk.escalation import service as escalation
 from tierdesk.notifications import service as notifications
 from tierdesk.sla import service as sla
-from tierdesk.sla.models import Metric, SlaTimer
+from tierdesk.sla.models import Metric
 from tierdesk.tickets import service as tickets
-from tierdesk.tickets.models import EventKind, Ticket
+from tierdesk.tickets.models import EventKind
+from tierdesk.tickets.service import TicketBrief
 from tierdesk.tiers import service as tiers
 
 # One batch is one short transaction: on SQLite it holds the only write lock (web writes
@@ -52,22 +53,22 @@ class TickResult:
         return self.warned + self.breached
 
 
-def _people(db: Session, ticket: Ticket) -> list[int | None]:
+def _people(db: Session, ticket: TicketBrief) -> list[int | None]:
     """Who hears about a ticket's timers: its assignee and its team's lead."""
     team = tiers.team_by_id(db, ticket.team_id) if ticket.team_id is not None else None
     return [ticket.assignee_id, team.lead_id if team else None]
 
 
-def _label(timer: SlaTimer) -> str:
+def _label(timer: sla.ClaimedTimer) -> str:
     return timer.metric.replace("_", " ")
 
 
-def _data(timer: SlaTimer) -> dict[str, object]:
+def _data(timer: sla.ClaimedTimer) -> dict[str, object]:
     return {"metric": timer.metric, "due_at": timer.due_at.isoformat(), "timer_id": timer.id}
 
 
-def _warn(db: Session, timers: list[SlaTimer], now: datetime) -> None:
-    by_id = tickets.preload_tickets(db, [t.ticket_id for t in timers])
+def _warn(db: Session, timers: list[sla.ClaimedTimer], now: datetime) -> None:
+    by_id = tickets.briefs(db, [t.ticket_id for t in timers])
     events = [(t.ticket_id, EventKind.sla_warning, _data(t)) for t in timers]
     notices: list[Notice] = []
     for t in timers:
@@ -78,11 +79,15 @@ def _warn(db: Session, timers: list[SlaTimer], now: datetime) -> None:
     notifications.notify_many(db, notices, now)
 
 
-def _breach(db: Session, timers: list[SlaTimer], now: datetime, result: TickResult) -> None:
-    by_id = tickets.preload_tickets(db, [t.ticket_id for t in timers])
+def _breach(db: Session, timers: list[sla.ClaimedTimer], now: datetime, result: TickResult) -> None:
+    by_id = tickets.briefs(db, [t.ticket_id for t in timers])
+    boxes = [
+        t for t in timers if t.metric == Metric.time_in_tier.value and t.tier_id == by_id[t.ticket_id].tier_id
+    ]
+    tickets.preload_tickets(db, [t.ticket_id for t in boxes])  # escalation reads them again
     tickets.record_events(db, SYSTEM, [(t.ticket_id, EventKind.sla_breached, _data(t)) for t in timers], now)
     notices: list[Notice] = []
-    first_responses: list[tuple[Ticket, SlaTimer]] = []
+    first_responses: list[tuple[TicketBrief, sla.ClaimedTimer]] = []
     for t in timers:
         ticket = by_id[t.ticket_id]
         body = (
@@ -101,7 +106,7 @@ def _breach(db: Session, timers: list[SlaTimer], now: datetime, result: TickResu
     notifications.notify_many(db, notices, now)
 
 
-def _supervisor_alerts(db: Session, breaches: list[tuple[Ticket, SlaTimer]]) -> list[Notice]:
+def _supervisor_alerts(db: Session, breaches: list[tuple[TicketBrief, sla.ClaimedTimer]]) -> list[Notice]:
     """A first-response breach alerts the supervisors: per ticket, or as one digest when a
     batch holds many (listing the oldest first)."""
     if not breaches:

@@ -254,6 +254,14 @@ def attachments(db: Session, ticket_id: int, include_internal: bool) -> list[Att
     return list(db.scalars(stmt))
 
 
+def briefs(db: Session, ticket_ids: Sequence[int]) -> list[Any]:
+    """(id, subject, assignee_id, team_id, tier_id) rows, no authorization (system jobs)."""
+    if not ticket_ids:
+        return []
+    cols = (Ticket.id, Ticket.subject, Ticket.assignee_id, Ticket.team_id, Ticket.tier_id)
+    return list(db.execute(select(*cols).where(Ticket.id.in_(sorted(set(ticket_ids))))).all())
+
+
 def team_id_of(db: Session, ticket_id: int) -> int | None:
     """The team holding a ticket, with no authorization (used only to say "restricted")."""
     return db.scalar(select(Ticket.team_id).where(Ticket.id == ticket_id))
