@@ -545,7 +545,7 @@ def measure(database: Database, qs: list[tuple[str, str]]) -> dict[str, list[flo
         for q, locale in qs:
             t0 = time.perf_counter()
             chosen = search.plan(db, analyzer.query_terms(q, locale))
-            hits = backend.search(db, chosen.terms, [locale], audience, 10, chosen.require_all)
+            hits = backend.search(db, chosen.terms, [locale], audience, 10, chosen.title_only)
             raw.append(time.perf_counter() - t0)
             t0, c0 = time.perf_counter(), time.thread_time()
             service.find(db, ANONYMOUS, q, locale, 10)

@@ -389,6 +389,9 @@ def _create_fulltext() -> None:
     else:
         op.execute("ALTER TABLE kb_search_docs ADD COLUMN tsv tsvector NOT NULL DEFAULT ''::tsvector")
         op.execute("CREATE INDEX ix_kb_search_docs_tsv ON kb_search_docs USING gin (tsv)")
+        # Titles alone, for queries made only of very common terms (kb/search.py: plan).
+        op.execute("ALTER TABLE kb_search_docs ADD COLUMN title_tsv tsvector NOT NULL DEFAULT ''::tsvector")
+        op.execute("CREATE INDEX ix_kb_search_docs_title_tsv ON kb_search_docs USING gin (title_tsv)")
 
 
 def downgrade() -> None:

@@ -69,7 +69,7 @@ class Backend(Protocol):
         locales: list[str] | None,
         audience: Audience,
         limit: int,
-        require_all: bool = False,
+        title_only: bool = False,
     ) -> list[Hit]: ...
 
 
@@ -118,18 +118,19 @@ def _remove(db: Session, doc_ids: list[int]) -> None:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to send to the backend: the terms, and whether a document must hold all of them."""
+    """What to send to the backend: the terms, and whether to look in titles only."""
 
     terms: list[str]
-    require_all: bool = False
+    title_only: bool = False  # every term is common: rank the articles titled with them
 
 
 def plan(db: Session, terms: list[str]) -> Plan:
     """The query terms worth sending to the backend. On a large index, terms that more than
     COMMON_SHARE of the documents contain are dropped (they carry almost no ranking signal
     and would make the backend score a large part of the index) and so are terms no document
-    contains. When every term is common, the two rarest are kept and both required, so the
-    backend scores their intersection only. On a small index every term is kept."""
+    contains. When every term is common, the two rarest are kept and only titles are
+    searched ("account" alone: the articles about accounts, not every article that mentions
+    one; titles are short, so few match). On a small index every term is kept."""
     if not terms:
         return Plan(terms)
     rows = db.execute(select(SearchTerm.term, SearchTerm.df).where(SearchTerm.term.in_([DOCS, *terms]))).all()
@@ -142,7 +143,7 @@ def plan(db: Session, terms: list[str]) -> Plan:
     if rare:
         return Plan(rare)
     rarest = sorted(present, key=lambda t: df[t])[:2]
-    return Plan(rarest, require_all=len(rarest) > 1)
+    return Plan(rarest, title_only=True)
 
 
 def useful_terms(db: Session, terms: list[str]) -> list[str]:
@@ -171,15 +172,16 @@ class SqliteBackend:
         locales: list[str] | None,
         audience: Audience,
         limit: int,
-        require_all: bool = False,
+        title_only: bool = False,
     ) -> list[Hit]:
         if not terms:
             return []
         # Terms hold letters and digits only, so quoting them is all the escaping needed.
         # The locale and visibility filters are facet tokens inside the MATCH, so FTS5 ranks
         # only what the caller may see and the join touches the top `limit` rows only.
-        terms_match = (" AND " if require_all else " OR ").join(f'"{t}"' for t in terms)
-        match = f"({terms_match}){_facet_match(locales, audience)}"
+        terms_match = " OR ".join(f'"{t}"' for t in terms)
+        column = "title_terms : " if title_only else ""
+        match = f"{column}({terms_match}){_facet_match(locales, audience)}"
         sql = (
             "SELECT d.id, d.article_id, d.locale, r.rank FROM ("
             "SELECT rowid AS id, bm25(kb_fts, :tw, 1.0, 0.0) AS rank FROM kb_fts "
@@ -214,13 +216,21 @@ class PostgresBackend:
         _remove(db, [d.doc_id for d in docs])
         if not docs:
             return
-        rows = [_row(d) | {"tsv": tsvector_literal(d.title_terms, d.body_terms)} for d in docs]
+        rows = [
+            _row(d)
+            | {
+                "tsv": tsvector_literal(d.title_terms, d.body_terms),
+                "title_tsv": tsvector_literal(d.title_terms, []),
+            }
+            for d in docs
+        ]
         db.execute(
             text(
                 "INSERT INTO kb_search_docs "
                 "(id, article_id, locale, visibility, organization_id, title_terms, body_terms, "
-                "title, plain, facets, tsv) VALUES (:id, :article_id, :locale, :visibility, "
-                ":organization_id, :title_terms, :body_terms, :title, :plain, :facets, CAST(:tsv AS tsvector))"
+                "title, plain, facets, tsv, title_tsv) VALUES (:id, :article_id, :locale, :visibility, "
+                ":organization_id, :title_terms, :body_terms, :title, :plain, :facets, "
+                "CAST(:tsv AS tsvector), CAST(:title_tsv AS tsvector))"
             ),
             rows,
         )
@@ -233,18 +243,19 @@ class PostgresBackend:
         locales: list[str] | None,
         audience: Audience,
         limit: int,
-        require_all: bool = False,
+        title_only: bool = False,
     ) -> list[Hit]:
         if not terms:
             return []
-        query = (" & " if require_all else " | ").join(_lexeme(t) for t in terms)
+        query = " | ".join(_lexeme(t) for t in terms)
+        column = "d.title_tsv" if title_only else "d.tsv"  # each has its own GIN index
         where, params = _visibility_sql(audience)
         # Weights {D, C, B, A}: title (A) counts 2.5x the body (B), about FTS5's 4:1 after length normalisation.
         sql = (
             "SELECT d.id, d.article_id, d.locale, "
-            "ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', d.tsv, q, 1) AS rank "
+            f"ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', {column}, q, 1) AS rank "
             "FROM kb_search_docs d, CAST(:query AS tsquery) AS q "
-            f"WHERE d.tsv @@ q{_locale_sql(locales)}{where} ORDER BY rank DESC, d.id LIMIT :limit"
+            f"WHERE {column} @@ q{_locale_sql(locales)}{where} ORDER BY rank DESC, d.id LIMIT :limit"
         )
         stmt = text(sql)
         if locales:

@@ -515,7 +515,7 @@ def find(db: Session, actor: Actor, q: str, locale: str | None, limit: int) -> l
         if len(hits) >= limit:
             break
         chosen = search.plan(db, terms)
-        for hit in backend.search(db, chosen.terms, locales, who, limit, chosen.require_all):
+        for hit in backend.search(db, chosen.terms, locales, who, limit, chosen.title_only):
             if hit.article_id not in seen and len(hits) < limit:
                 seen.add(hit.article_id)
                 hits.append((hit, terms))
