@@ -94,7 +94,9 @@ def help_search(
 
 
 @router.get("/help/suggest", response_class=HTMLResponse)
-def help_suggest(request: Request, db: DB, actor: CurrentActor, q: str = "", locale: str | None = None) -> Response:
+def help_suggest(
+    request: Request, db: DB, actor: CurrentActor, q: str = "", locale: str | None = None
+) -> Response:
     """An HTML fragment of matching articles, for a form that asks as the user types
     (hx-get="/help/suggest" hx-trigger="keyup changed delay:400ms" hx-include="this").
     Not logged as a search; a query that is too long simply suggests nothing."""
