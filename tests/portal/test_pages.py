@@ -67,6 +67,10 @@ def test_a_customer_opens_a_ticket_with_an_attachment(client: TestClient, db: Se
     ticket = tickets.get_ticket(db, carol, ticket_id)
     assert (ticket.channel, ticket.requester_id) == ("web", hd.customers["carol"])
     assert [a.filename for a in tickets.list_attachments(db, carol, ticket_id)] == ["receipt.png"]
+    link = re.search(r'href="(/api/v1/tickets/T-\d+/attachments/\d+)"', r.text)
+    assert link, "the page links the file"
+    download = client.get(link.group(1))  # the session cookie is enough to read
+    assert download.status_code == 200 and download.content == PNG
 
 
 def test_a_new_ticket_without_subject_shows_the_error_next_to_the_field_and_saves_nothing(
