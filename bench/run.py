@@ -147,7 +147,7 @@ class Server:
 class Tierdesk(Server):
     name = "tierdesk"
 
-    def __init__(self, db: str, tickets: int, workers: int) -> None:
+    def __init__(self, db: str, tickets: int, workers: int, env: dict[str, str] | None = None) -> None:
         self.tickets, self.workers = tickets, workers
         self.admin_db: str | None = None
         VAR.mkdir(parents=True, exist_ok=True)
@@ -172,12 +172,16 @@ class Tierdesk(Server):
             self.pg_name = name
             self.url = base.set(database=name).render_as_string(hide_password=False)
             self.label = f"PostgreSQL ({name})"
-        self.env = os.environ | {
-            "TIERDESK_DATABASE_URL": self.url,
-            "TIERDESK_LOG_LEVEL": "WARNING",
-            "TIERDESK_SECRET_KEY": secrets.token_hex(16),
-            "TIERDESK_ATTACHMENTS_DIR": str(VAR / "attachments"),
-        }
+        self.env = (
+            os.environ
+            | {
+                "TIERDESK_DATABASE_URL": self.url,
+                "TIERDESK_LOG_LEVEL": "WARNING",
+                "TIERDESK_SECRET_KEY": secrets.token_hex(16),
+                "TIERDESK_ATTACHMENTS_DIR": str(VAR / "attachments"),
+            }
+            | (env or {})
+        )
 
     def cli(self, *args: str) -> str:
         out = subprocess.run(
@@ -589,6 +593,12 @@ def main(argv: list[str] | None = None) -> int:
         "--db", default="sqlite", help="'sqlite' or a PostgreSQL URL (a new database is created there)"
     )
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        help="KEY=VALUE for tierdesk's processes, e.g. TIERDESK_SQLITE_WRITE_GATE=0",
+    )
     ap.add_argument("--duration", type=float, default=10.0, help="seconds per workload")
     ap.add_argument("--max-requests", type=int, default=50_000, help="cap per workload")
     ap.add_argument("--peer", action="store_true", help="also run django-helpdesk 2.6.1 side by side")
@@ -613,7 +623,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     servers: list[Server] = []
     if not args.no_tierdesk:
-        servers.append(Tierdesk(args.db, args.tickets, args.workers))
+        extra = dict(kv.split("=", 1) for kv in args.env)
+        servers.append(Tierdesk(args.db, args.tickets, args.workers, extra))
+        if extra:
+            print(f"tierdesk environment: {extra}", flush=True)
     if args.peer:
         servers.append(Peer(args.tickets))
     rows: list[Row] = []

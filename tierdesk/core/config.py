@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     # Shared secret for POST /api/v1/engineering/webhook (HMAC-SHA256 of the body). Unset: the webhook is off.
     engineering_webhook_secret: str | None = None
     sql_echo: bool = False
+    # SQLite only: web write requests queue for the single write lock in arrival order
+    # (core/db.py WriteGate) instead of sleeping in SQLite's busy handler. It removes "database
+    # is busy" failures and cuts p99 under write bursts but raises the median and, in the
+    # bench, cost throughput (docs/performance.md), so it is opt-in.
+    sqlite_write_gate: bool = False
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,6 +7,14 @@ lock; read-only requests use plain deferred transactions and never block writers
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +74,10 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        slot = _current_slot.get()
+        if mode == "IMMEDIATE" and slot is not None and not slot.held:
+            slot.gate.acquire()  # hold it only from here, not while the request is parsed
+            slot.held = True
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
@@ -89,6 +101,99 @@ def normalise_url(url: str) -> str:
     return url
 
 
+class WriteGate:
+    """Lets web write transactions into SQLite one at a time, in arrival order, within each
+    process and across the worker processes of `tierdesk serve --workers N`.
+
+    SQLite has a single write lock. Without a gate, concurrent writers wait for it in SQLite's
+    busy handler, which sleeps and retries (sleeps grow to 100 ms) and is not fair: with 16
+    clients a few requests waited seconds, and some gave up after the busy timeout
+    (docs/performance.md). With the gate, the thread about to `BEGIN IMMEDIATE` for a web
+    request first takes a turn in a FIFO queue of its process, then an exclusive flock() on
+    `<database file>.write-gate`, which the kernel hands to the next waiting process as soon
+    as it is released. `TxRoute` releases it when the request's transaction is over. Writers
+    outside web requests (scheduler, worker, CLI) are not gated: they wait in SQLite's busy
+    handler behind at most one gated writer per process. A process that dies releases its
+    flock with it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path + ".write-gate"
+        self._fd: int | None = None
+        self._pid = 0
+        # FIFO turns within the process: the releasing thread hands the turn straight to the
+        # oldest waiter, so exactly one thread wakes (no thundering herd on the GIL).
+        self._mutex = threading.Lock()
+        self._busy = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self) -> None:
+        """Blocks until it is this caller's turn in the process, then across processes."""
+        with self._mutex:
+            if self._busy:
+                turn = threading.Lock()
+                turn.acquire()
+                self._waiters.append(turn)
+            else:
+                self._busy = True
+                turn = None
+        if turn is not None:
+            turn.acquire()  # released by the previous holder's _next_turn
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._next_turn()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._next_turn()
+
+    def waiting(self) -> int:
+        with self._mutex:
+            return len(self._waiters)
+
+    def _next_turn(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # the turn passes on; still busy
+            else:
+                self._busy = False
+
+    @contextmanager
+    def for_request(self) -> Iterator[None]:
+        """Gate the write transaction the current context begins (the first BEGIN IMMEDIATE,
+        in whichever thread it runs), and release it when the block ends."""
+        slot = _GateSlot(self)
+        token = _current_slot.set(slot)
+        try:
+            yield
+        finally:
+            _current_slot.reset(token)
+            if slot.held:
+                slot.held = False
+                self.release()
+
+
+@dataclass
+class _GateSlot:
+    gate: WriteGate
+    held: bool = False
+
+
+# Set by WriteGate.for_request; thread pools copy the context, so the thread that runs the
+# request's SQL sees the same slot as the coroutine that releases it.
+_current_slot: ContextVar[_GateSlot | None] = ContextVar("tierdesk_write_gate", default=None)
+
+
 class Database:
     """The engine plus two session factories: reads (deferred) and writes (immediate)."""
 
@@ -102,6 +207,11 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(self.url, echo=echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # Only a file database shared by processes needs the gate (not :memory:, not PostgreSQL).
+        file_path = self.url.removeprefix("sqlite:///") if self.url.startswith("sqlite:///") else ""
+        self.write_gate = (
+            WriteGate(file_path) if self.is_sqlite and file_path not in ("", ":memory:") else None
+        )
         write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self.read_session = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.write_session = sessionmaker(bind=write_engine, expire_on_commit=False)

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tierdesk.accounts import service as accounts
 from tierdesk.core.config import Settings
+from tierdesk.core.db import WriteGate
 from tierdesk.core.errors import Forbidden, Unauthorized
 from tierdesk.core.security import ANONYMOUS, Actor, Scope, tokens_equal
 
@@ -31,6 +32,15 @@ class TxRoute(APIRoute):
 
         async def tx_handler(request: Request) -> Response:
             write = request.method not in SAFE_METHODS
+            gate: WriteGate | None = None
+            if write and request.app.state.settings.sqlite_write_gate:
+                gate = getattr(request.app.state.database, "write_gate", None)
+            if gate is None:
+                return await run_tx(request, write)
+            with gate.for_request():
+                return await run_tx(request, write)
+
+        async def run_tx(request: Request, write: bool) -> Response:
             session: Session = request.app.state.session_factory(write)
             request.state.db = session
             try:
