@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tests import factories as f
 from tests.admin.conftest import Browser
+from tests.conftest import START
 from tierdesk.core.security import SYSTEM
 from tierdesk.tiers import service as tiers
 
@@ -319,3 +320,13 @@ def test_a_calendar_in_use_by_a_policy_cannot_be_deleted(
     r = supervisor.post(f"/settings/calendars/{hd.teams['calendar']}/delete", {})
     assert r.status_code == 422 and "conflicts with existing data" in r.text
     assert tiers.get_calendar(db, SYSTEM, hd.teams["calendar"]) is not None
+
+
+def test_a_tier_that_holds_tickets_cannot_be_deleted_and_the_page_says_switch_it_off(
+    supervisor: Browser, hd: f.Helpdesk, db: Session
+) -> None:
+    f.ticket(db, f.actor(db, hd.users["carol"]), START)  # lands in the default tier, L1
+    r = supervisor.post(f"/settings/tiers/{hd.tiers['L1']}/delete", {})
+    assert r.status_code == 422 and "holds 1 ticket(s)" in r.text and "switch it off" in r.text
+    db.expire_all()
+    assert tiers.tier_by_id(db, hd.tiers["L1"]) is not None

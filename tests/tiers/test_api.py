@@ -149,3 +149,18 @@ def test_the_same_escalation_path_twice_is_a_409_naming_the_field(
     to_tier = {"from_tier_id": hd.tiers["L1"], "to_tier_id": hd.tiers["L3"]}
     assert client.post("/api/v1/escalation-paths", json=to_tier, headers=sup).status_code == 201
     assert client.post("/api/v1/escalation-paths", json=to_tier, headers=sup).status_code == 409
+
+
+def test_deleting_a_tier_that_holds_tickets_is_a_409_and_an_empty_one_goes(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    f.ticket(db, f.actor(db, hd.users["carol"]), clock.now())  # in L1, the default tier
+    sup = h(db, hd.users["supervisor"], clock)
+    r = client.delete(f"/api/v1/tiers/{hd.tiers['L1']}", headers=sup)
+    assert r.status_code == 409 and "holds 1 ticket(s)" in r.json()["detail"]
+    assert (
+        client.delete(f"/api/v1/tiers/{hd.tiers['L1']}", headers=h(db, hd.users["l1"], clock)).status_code
+        == 403
+    )
+    assert client.delete(f"/api/v1/tiers/{hd.tiers['L4']}", headers=sup).status_code == 204

@@ -156,6 +156,12 @@ def render(
     return templates.TemplateResponse(request, name, base | context, status_code=status)
 
 
+def _delete_tier(db: Session, actor: Actor, tier_id: int) -> None:
+    """A tier that still holds tickets is refused (switch it off instead)."""
+    tickets.ensure_tier_unused(db, tier_id)
+    tiers.delete_tier(db, actor, tier_id)
+
+
 def _save(
     request: Request,
     db: Session,
@@ -316,7 +322,7 @@ def tier_delete(request: Request, tier_id: int, db: DB, actor: Supervisor) -> Re
         request,
         db,
         state,
-        lambda: tiers.delete_tier(db, actor, tier_id),
+        lambda: _delete_tier(db, actor, tier_id),
         lambda loc: forms.GENERAL,
         lambda s: _tier_page(request, db, actor, tier_id, s),
     )

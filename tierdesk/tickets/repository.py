@@ -301,6 +301,12 @@ def set_tags(db: Session, ticket_id: int, old: list[str], new: list[str]) -> Non
 
 
 # --- counters --------------------------------------------------------------------------------
+def tickets_in_tier(db: Session, tier_id: int) -> int:
+    """Tickets of any status in a tier, from the kept counters (no scan)."""
+    total = db.scalar(select(func.sum(TicketCounter.count)).where(TicketCounter.tier_id == tier_id))
+    return int(total or 0)
+
+
 def bump_counter(db: Session, status: str, tier_id: int | None, delta: int) -> None:
     """Add `delta` to the (status, tier) counter with one upsert (no read-modify-write race)."""
     values = {"status": status, "tier_id": tier_id or 0, "count": delta}

@@ -525,6 +525,17 @@ def briefs(db: Session, ticket_ids: Sequence[int]) -> dict[int, TicketBrief]:
     }
 
 
+def ensure_tier_unused(db: Session, tier_id: int) -> None:
+    """Refuse to let a tier that still holds tickets be deleted (their tier would silently
+    become empty, and queues and reports would lose them). Callers deleting a tier call this."""
+    held = repo.tickets_in_tier(db, tier_id)
+    if held:
+        raise Conflict(
+            f"This tier holds {held:,} ticket(s), open or closed; switch it off (enabled: false) instead, "
+            "so its tickets keep their history."
+        )
+
+
 def preload_tickets(db: Session, ticket_ids: Sequence[int]) -> dict[int, Ticket]:
     """Load many tickets in one query for a job (no authorization: system use only). Inside
     a memo scope they also serve later `get_ticket(SYSTEM, …)` calls without a query."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from tierdesk.core.security import require_supervisor
+from tierdesk.tickets import service as tickets
 from tierdesk.tiers import service
 from tierdesk.tiers.schemas import (
     CalendarIn,
@@ -47,6 +49,10 @@ def update_tier(tier_id: int, data: TierPatch, db: DB, actor: CurrentActor) -> T
 
 @router.delete("/tiers/{tier_id}", tags=["tiers"], status_code=204)
 def delete_tier(tier_id: int, db: DB, actor: CurrentActor) -> Response:
+    """409 while tickets are in the tier: switch it off instead."""
+    require_supervisor(actor)
+    service.get_tier(db, actor, tier_id)
+    tickets.ensure_tier_unused(db, tier_id)
     service.delete_tier(db, actor, tier_id)
     return Response(status_code=204)
 
