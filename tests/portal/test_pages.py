@@ -267,3 +267,35 @@ def test_the_portal_speaks_the_customers_profile_language(client: TestClient, db
     _sign_in(client, "carol@cust.example.com")
     page = client.get("/portal/new", headers={"Accept-Language": "it"})
     assert '<html lang="ja">' in page.text and "件名" in page.text
+
+
+def test_the_requester_marks_their_ticket_solved_and_is_offered_the_rating(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    ticket = f.ticket(db, f.actor(db, hd.users["alice"]), clock.now())
+    csrf = _sign_in(client, "alice@cust.example.com")
+    assert "My problem is solved" in client.get(f"/portal/tickets/T-{ticket.id}").text
+    r = client.post(f"/portal/tickets/T-{ticket.id}/solved", data={"csrf": csrf})
+    assert r.status_code == 200 and "Glad it is solved" in r.text and 'name="score"' in r.text
+    alice = f.actor(db, hd.users["alice"])
+    db.expire_all()  # the request wrote through its own session
+    assert tickets.get_ticket(db, alice, ticket.id).status == "solved"
+    changes = [
+        e for e in tickets.list_events(db, f.actor(db, hd.users["l1"]), ticket.id) if e.field == "status"
+    ]
+    assert changes[-1].new == "solved" and changes[-1].actor_customer_id == hd.customers["alice"]
+
+
+def test_a_colleague_cannot_mark_someone_elses_ticket_solved(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    ticket = f.ticket(db, f.actor(db, hd.users["alice"]), clock.now())
+    csrf = _sign_in(client, "bob@cust.example.com")
+    assert "My problem is solved" not in client.get(f"/portal/tickets/T-{ticket.id}").text
+    assert client.post(f"/portal/tickets/T-{ticket.id}/solved", data={"csrf": csrf}).status_code == 403
+    forged = client.post(f"/portal/tickets/T-{ticket.id}/solved", data={"csrf": "forged"})
+    assert forged.status_code == 403
+    db.expire_all()
+    assert tickets.get_ticket(db, f.actor(db, hd.users["alice"]), ticket.id).status == "new"

@@ -27,7 +27,7 @@ from tierdesk.core.storage import check_upload
 from tierdesk.csat import service as csat
 from tierdesk.tickets import service as tickets
 from tierdesk.tickets.models import Channel, MessageKind, Status
-from tierdesk.tickets.schemas import MessageCreate, TicketCreate
+from tierdesk.tickets.schemas import MessageCreate, TicketCreate, TicketPatch
 from tierdesk.tickets.service import TicketFilter
 from tierdesk.web.csrf import csrf_ok, csrf_token
 from tierdesk.web.deps import DB, AppSettings, CurrentActor, Now, TxRoute
@@ -61,6 +61,7 @@ STATES: dict[str, list[str] | None] = {
     "all": None,
 }
 # Status names as customers read them (pending = we wait for you; on hold = we wait on others).
+OPEN_STATES = STATES["open"] or []
 STATUS_LABELS = {
     "new": N_("Received"),
     "open": N_("In progress"),
@@ -76,6 +77,7 @@ NOTICE_KEY = "portal_notice"
 NOTICES = {
     "created": N_("Thank you. We received your request and will answer soon."),
     "rated": N_("Thank you for your rating."),
+    "solved": N_("Glad it is solved. You can tell us how we did below."),
 }
 
 
@@ -313,6 +315,7 @@ def _ticket_page(
             "rating": rating,
             "may_rate": csat.may_rate(actor, ticket.requester_id, ticket.status),
             "may_reply": ticket.status != Status.closed.value,
+            "may_solve": ticket.status in OPEN_STATES and ticket.requester_id == actor.customer_id,
             "reply": reply or FormState(),
             "rating_form": rating_form
             or FormState(values={"score": rating.score, "comment": rating.comment} if rating else {}),
@@ -399,4 +402,36 @@ def rate(
         form.errors[where] = lang.gettext(exc.detail)
         return _ticket_page(request, db, actor, ticket_id, rating_form=form, status=exc.status)
     request.session[NOTICE_KEY] = "rated"
+    return RedirectResponse(f"/portal/tickets/T-{ticket_id}#rating", status_code=303)
+
+
+@router.post("/tickets/{ref}/solved", response_class=HTMLResponse)
+def mark_solved(
+    ref: str,
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    lang: CurrentLang,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The requester says their problem is solved (an event like any status change; a
+    later reply reopens it)."""
+    if (away := _customer(request, actor)) is not None:
+        return away
+    ticket_id = _ticket_id(ref)
+    if not csrf_ok(request, csrf):
+        return _ticket_page(request, db, actor, ticket_id, status=403, notice=lang.gettext(FORM_EXPIRED))
+    ticket = tickets.get_ticket(db, actor, ticket_id)
+    if ticket.requester_id != actor.customer_id:
+        raise Forbidden("Only the person who asked may mark the ticket solved.")
+    if ticket.status in OPEN_STATES:
+        tickets.update_ticket(
+            db,
+            actor,
+            ticket_id,
+            TicketPatch(status=Status.solved, reason="the customer marked it solved"),
+            now,
+        )
+    request.session[NOTICE_KEY] = "solved"
     return RedirectResponse(f"/portal/tickets/T-{ticket_id}#rating", status_code=303)
