@@ -546,7 +546,11 @@ def test_escalate_moves_up_with_the_hand_off_in_the_event(
         "csrf": csrf,
     }
     r = client.post(f"/tickets/{t.number}/escalate", data=data, follow_redirects=False)
-    assert r.status_code == 303
+    # L1 no longer sees an L2 ticket: back to their tickets with a note instead of a 404.
+    assert r.status_code == 303 and r.headers["location"] == "/desk/mine"
+    page = client.get("/desk/mine")
+    assert f"{t.number} has moved out of your views" in page.text
+    assert "has moved out of your views" not in client.get("/desk/mine").text  # shown once
     db.refresh(t)
     assert t.tier_id == hd.tiers["L2"]
     esc = [e for e in events_of(db, t.id) if e.kind == "escalated"][-1]

@@ -53,6 +53,8 @@ def _page(
         "csrf": csrf_token(request),
         "nav_items": service.nav(db, actor, now),
         "now": now,
+        # A one-time note from the previous action (e.g. the ticket moved out of sight).
+        "flash": request.session.pop("flash", None),
     }
     return templates.TemplateResponse(request, name, base | context, status_code=status)
 
@@ -315,6 +317,13 @@ def _act(
         field = exc.extra.get("field") or "_form"
         field = (rename or {}).get(field, field)
         return _ticket_page(request, db, actor, ref, {f"{form_name}.{field}": exc.detail}, form, exc.status)
+    try:
+        tickets.get_ticket(db, actor, ticket_id)
+    except (NotFound, Forbidden):
+        # Escalated, moved to another team or handed to someone else, and now outside what
+        # this agent sees: back to their tickets with a note, not to a 404.
+        request.session["flash"] = {"moved": f"T-{ticket_id}"}
+        return RedirectResponse("/desk/mine", status_code=303)
     return RedirectResponse(f"/tickets/T-{ticket_id}{anchor}", status_code=303)
 
 
