@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,9 @@ TRANSLATED = ("zh", "ja", "it")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%[sd]")
 
 
-def _extracted() -> set[str]:
-    """Every msgid in the source tree right now (what `make i18n` would extract)."""
+@cache
+def _extracted() -> frozenset[str]:
+    """Every msgid in the source tree right now (what `make i18n` would extract); once per run."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
     found: set[str] = set()
@@ -28,7 +30,7 @@ def _extracted() -> set[str]:
         for part in message if isinstance(message, tuple) else (message,):
             if part:
                 found.add(part)
-    return found
+    return frozenset(found)
 
 
 def _catalog(code: str):  # type: ignore[no-untyped-def]
