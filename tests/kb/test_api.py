@@ -411,3 +411,47 @@ def test_a_chinese_query_on_an_english_page_still_finds_the_chinese_article(
     for params in ({"q": "一级工单多久要升级", "locale": "en"}, {"q": "一级工单多久要升级"}):
         results = client.get("/api/v1/kb/search", params=params).json()["results"]
         assert results[0]["id"] == zh.id and results[0]["locale"] == "zh", params
+
+
+def test_more_bad_input_is_refused_clearly(client: TestClient, db: Session, clock: FrozenClock) -> None:
+    hd = f.helpdesk(db)
+    agent = f.token(db, hd.users["l1"], clock.now())
+    alice = f.token(db, hd.users["alice"], clock.now())
+    bob = f.token(db, hd.users["bob"], clock.now())
+    kbf.article(db, clock.now(), "Refund policy", "Refunds take 14 days.")
+    org_without_id = client.post(
+        "/api/v1/kb/articles",
+        json={"title": "t", "body": "b", "locale": "en", "category": "c", "visibility": "organization"},
+        headers=auth(agent),
+    )
+    only_scripts = client.post(
+        "/api/v1/kb/articles",
+        json={
+            "title": "t",
+            "body": "<script>x</script>",
+            "locale": "en",
+            "category": "c",
+            "visibility": "public",
+        },
+        headers=auth(agent),
+    )
+    session = client.post(
+        "/api/v1/answers", json={"question": "refund", "locale": "en"}, headers=auth(alice)
+    ).json()
+    foreign = client.post(
+        f"/api/v1/answers/{session['session']}/feedback", json={"solved": True}, headers=auth(bob)
+    )
+    cases = [
+        (org_without_id, 422),
+        (only_scripts, 422),
+        (client.get("/api/v1/kb/faq", params={"locale": "xx"}), 422),
+        (client.post("/api/v1/kb/articles/1/votes", json={"helpful": True, "locale": "xx"}), 422),
+        (client.get("/api/v1/kb/articles", params={"category": "nope"}), 404),
+        (client.get("/api/v1/kb/articles", params={"cursor": "garbage"}), 422),
+        (foreign, 404),
+        (client.get("/help/categories/nope"), 404),
+    ]
+    for res, status in cases:
+        assert res.status_code == status, (res.request.url, res.text)
+    # Nothing half-written: the refused articles left no category behind.
+    assert [c["slug"] for c in client.get("/api/v1/kb/categories").json()] == ["general"]
