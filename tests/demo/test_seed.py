@@ -14,7 +14,7 @@ from tests.conftest import START
 from tierdesk.accounts import service as accounts
 from tierdesk.core.clock import FrozenClock
 from tierdesk.core.db import Database
-from tierdesk.core.errors import NotFound
+from tierdesk.core.errors import Forbidden
 from tierdesk.core.security import Actor
 from tierdesk.customers import service as customers
 from tierdesk.demo import seed
@@ -130,8 +130,8 @@ def test_demo_walks_tickets_through_every_tier_status_team_and_link(loaded: Load
         inside = actor(db, f"{specialist}@tierdesk.example.com")
         for t in routed:
             assert tickets.get_ticket(db, inside, t.id).id == t.id
-            for outsider in outsiders:
-                with pytest.raises(NotFound):
+            for outsider in outsiders:  # they may learn the ticket exists, nothing more
+                with pytest.raises(Forbidden, match="need-to-know"):
                     tickets.get_ticket(db, outsider, t.id)
 
 
