@@ -771,3 +771,29 @@ def test_queue_and_ticket_page_statements_do_not_grow_with_the_data(
     db.flush()
     assert _statements(connection, client, "/desk/tier/L1") == queue_before
     assert _statements(connection, client, f"/tickets/{t.number}") == page_before
+
+
+def test_tampered_or_oversized_form_values_come_back_next_to_the_field(
+    client: TestClient, db: Session, hd: f.Helpdesk, clock: FrozenClock
+) -> None:
+    t = new_ticket(db, hd, clock)
+    csrf = sign_in(client, "l1@desk.example.com")
+    r = client.post(f"/tickets/{t.number}/reply", data={"body": "hi", "status": "bogus", "csrf": csrf})
+    assert r.status_code == 422 and 'id="reply-status-error"' in r.text
+    r = client.post(f"/tickets/{t.number}/assign", data={"assignee_id": "²", "csrf": csrf})
+    assert r.status_code == 422 and 'id="assign-assignee_id-error"' in r.text
+    r = client.post(f"/tickets/{t.number}/assign", data={"assignee_id": "9" * 40, "csrf": csrf})
+    assert r.status_code == 422
+    data = {"to": "tier:²", "reason": "abc", "problem": "p", "tried": "t", "impact": "i", "csrf": csrf}
+    r = client.post(f"/tickets/{t.number}/escalate", data=data)
+    assert r.status_code == 422 and 'id="escalate-to-error"' in r.text
+    data |= {"to": "", "reason": "x" * 1500}
+    r = client.post(f"/tickets/{t.number}/escalate", data=data)
+    assert r.status_code == 422 and 'id="escalate-reason-error"' in r.text
+    r = client.post(
+        f"/tickets/{t.number}/fields", data={"status": "new", "category": "y" * 300, "csrf": csrf}
+    )
+    assert r.status_code == 422 and 'id="fields-category-error"' in r.text
+    r = client.get(f"/tickets/{t.number}?skills=" + "a" * 5000)
+    assert r.status_code == 200 and 'id="swarm-skills-error"' in r.text
+    assert [e.kind for e in events_of(db, t.id)] == ["created"]

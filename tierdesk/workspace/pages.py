@@ -10,6 +10,7 @@ redirect, GET). The pages work without JavaScript; HTMX (hx-boost) only avoids f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -29,7 +30,7 @@ from tierdesk.escalation.schemas import DeEscalateIn, EscalateIn, Handoff
 from tierdesk.swarms import service as swarms
 from tierdesk.swarms.schemas import SwarmStart, check_skills
 from tierdesk.tickets import service as tickets
-from tierdesk.tickets.models import MessageKind, Status
+from tierdesk.tickets.models import MessageKind
 from tierdesk.tickets.schemas import MessageCreate, TicketPatch
 from tierdesk.web.csrf import csrf_ok, csrf_token
 from tierdesk.web.deps import DB, CurrentActor, Now, TxRoute
@@ -39,8 +40,19 @@ from tierdesk.workspace.service import QueueQuery
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
 
-Text = Annotated[str, Form(max_length=100_000)]
-Short = Annotated[str, Form(max_length=1000)]
+# No max_length here: a too-long value must come back next to its field (the domain schemas
+# check lengths), not as a problem+json page; the body-size limit bounds what is read.
+Text = Annotated[str, Form()]
+Short = Annotated[str, Form()]
+_ID = re.compile(r"^[0-9]{1,12}$")
+
+
+def _id(value: str) -> int | None:
+    """A database id typed into a form, or None (never int() on arbitrary text: '²'.isdigit())."""
+    value = value.strip()
+    return int(value) if _ID.match(value) else None
+
+
 Errors = dict[str, str]  # "form.field" -> message
 
 
@@ -255,9 +267,9 @@ def ticket(
     request: Request,
     db: DB,
     actor: CurrentActor,
-    skills: Annotated[str | None, Query(max_length=400)] = None,
+    skills: Annotated[str | None, Query()] = None,
 ) -> Response:
-    return _ticket_page(request, db, actor, ref[:40], skills=skills)
+    return _ticket_page(request, db, actor, ref[:40], skills=skills[:400] if skills else None)
 
 
 @router.get("/tickets/{ref}/sla", response_class=HTMLResponse)
@@ -334,7 +346,9 @@ def reply(
 ) -> Response:  # fmt: skip
     def run(ticket_id: int) -> None:
         data = MessageCreate(
-            body=body.strip(), kind=MessageKind.public, status=Status(status) if status else None
+            body=body.strip(),
+            kind=MessageKind.public,
+            status=status or None,
         )
         tickets.add_message(db, actor, ticket_id, data, now)
 
@@ -392,9 +406,9 @@ def assign(
         if take:
             who: int | None = actor.user_id
         elif assignee_id.strip():
-            if not assignee_id.strip().isdigit():
+            who = _id(assignee_id)
+            if who is None:
                 raise InvalidInput("Pick an agent from the list.", field="assignee_id")
-            who = int(assignee_id)
         else:
             who = None
         reason = "took it" if take else None
@@ -415,12 +429,12 @@ def escalate(
     def run(ticket_id: int) -> None:
         to_tier_id = to_team_id = None
         kind, _, raw = to.partition(":")
-        if to and (kind not in ("tier", "team") or not raw.isdigit()):
+        if to and (kind not in ("tier", "team") or _id(raw) is None):
             raise InvalidInput("Pick where the ticket goes from the list.", field="to")
         if kind == "tier":
-            to_tier_id = int(raw)
+            to_tier_id = _id(raw)
         elif kind == "team":
-            to_team_id = int(raw)
+            to_team_id = _id(raw)
         data = EscalateIn(
             to_tier_id=to_tier_id,
             to_team_id=to_team_id,
@@ -441,9 +455,10 @@ def de_escalate(
     to_tier_id: Short = "", note: Text = "", csrf: Short = "",
 ) -> Response:  # fmt: skip
     def run(ticket_id: int) -> None:
-        if not to_tier_id.isdigit():
+        tier_id = _id(to_tier_id)
+        if tier_id is None:
             raise InvalidInput("Pick the tier it goes back to.", field="to_tier_id")
-        escalation.de_escalate(db, actor, ticket_id, DeEscalateIn(to_tier_id=int(to_tier_id), note=note), now)
+        escalation.de_escalate(db, actor, ticket_id, DeEscalateIn(to_tier_id=tier_id, note=note), now)
 
     values = {"to_tier_id": to_tier_id, "note": note}
     return _act(request, db, actor, ref, csrf, "deescalate", values, run, anchor="#timeline")
@@ -455,7 +470,7 @@ def start_swarm(
     skills: Short = "", note: Text = "", invite: Annotated[list[str] | None, Form()] = None, csrf: Short = "",
 ) -> Response:  # fmt: skip
     def run(ticket_id: int) -> None:
-        ids = [int(v) for v in (invite or []) if v.isdigit()]
+        ids = [i for v in (invite or []) if (i := _id(v)) is not None]
         data = SwarmStart(skills=skills, invite_user_ids=ids, note=note.strip() or None)
         swarms.start(db, actor, ticket_id, data, now)
 
@@ -470,7 +485,7 @@ def invite(
     invite: Annotated[list[str] | None, Form()] = None, csrf: Short = "",
 ) -> Response:  # fmt: skip
     def run(ticket_id: int) -> None:
-        ids = [int(v) for v in (invite or []) if v.isdigit()]
+        ids = [i for v in (invite or []) if (i := _id(v)) is not None]
         if not ids:
             raise InvalidInput("Tick at least one colleague to invite.", field="invite")
         swarms.invite(db, actor, ticket_id, ids, now)
