@@ -495,6 +495,7 @@ def build(db_url: str, n: int, seed: int) -> tuple[Database, dict[str, float]]:
     if database.is_sqlite:
         with database.engine.connect() as conn:
             conn.exec_driver_sql("INSERT INTO kb_fts(kb_fts) VALUES ('optimize')")
+            conn.exec_driver_sql("INSERT INTO kb_fts_title(kb_fts_title) VALUES ('optimize')")
             conn.commit()
     else:
         with database.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:

@@ -386,6 +386,30 @@ def _create_fulltext() -> None:
             "INSERT INTO kb_fts(rowid, title_terms, body_terms, facets) "
             "VALUES (new.id, new.title_terms, new.body_terms, new.facets); END"
         )
+        # Titles alone, for queries made only of very common terms (kb/search.py: plan): a
+        # column filter on kb_fts would read the full position lists of those terms.
+        op.execute(
+            "CREATE VIRTUAL TABLE kb_fts_title USING fts5(title_terms, facets, "
+            "content='kb_search_docs', content_rowid='id', "
+            "tokenize='unicode61 remove_diacritics 0', detail='full')"
+        )
+        op.execute(
+            "CREATE TRIGGER kb_search_docs_title_ai AFTER INSERT ON kb_search_docs BEGIN "
+            "INSERT INTO kb_fts_title(rowid, title_terms, facets) "
+            "VALUES (new.id, new.title_terms, new.facets); END"
+        )
+        op.execute(
+            "CREATE TRIGGER kb_search_docs_title_ad AFTER DELETE ON kb_search_docs BEGIN "
+            "INSERT INTO kb_fts_title(kb_fts_title, rowid, title_terms, facets) "
+            "VALUES ('delete', old.id, old.title_terms, old.facets); END"
+        )
+        op.execute(
+            "CREATE TRIGGER kb_search_docs_title_au AFTER UPDATE ON kb_search_docs BEGIN "
+            "INSERT INTO kb_fts_title(kb_fts_title, rowid, title_terms, facets) "
+            "VALUES ('delete', old.id, old.title_terms, old.facets); "
+            "INSERT INTO kb_fts_title(rowid, title_terms, facets) "
+            "VALUES (new.id, new.title_terms, new.facets); END"
+        )
     else:
         op.execute("ALTER TABLE kb_search_docs ADD COLUMN tsv tsvector NOT NULL DEFAULT ''::tsvector")
         op.execute("CREATE INDEX ix_kb_search_docs_tsv ON kb_search_docs USING gin (tsv)")
@@ -396,8 +420,9 @@ def _create_fulltext() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for trigger in ("kb_search_docs_ai", "kb_search_docs_ad", "kb_search_docs_au"):
-            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        for trigger in ("ai", "ad", "au", "title_ai", "title_ad", "title_au"):
+            op.execute(f"DROP TRIGGER IF EXISTS kb_search_docs_{trigger}")
+        op.execute("DROP TABLE IF EXISTS kb_fts_title")
         op.execute("DROP TABLE IF EXISTS kb_fts")
     with op.batch_alter_table("kb_sessions", schema=None) as batch_op:
         batch_op.drop_index(

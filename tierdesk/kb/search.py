@@ -180,12 +180,13 @@ class SqliteBackend:
         # The locale and visibility filters are facet tokens inside the MATCH, so FTS5 ranks
         # only what the caller may see and the join touches the top `limit` rows only.
         terms_match = " OR ".join(f'"{t}"' for t in terms)
-        column = "title_terms : " if title_only else ""
-        match = f"{column}({terms_match}){_facet_match(locales, audience)}"
+        match = f"({terms_match}){_facet_match(locales, audience)}"
+        # Title-only queries use the titles' own FTS5 table (short doclists).
+        table, weights = ("kb_fts_title", "1.0, 0.0") if title_only else ("kb_fts", ":tw, 1.0, 0.0")
         sql = (
             "SELECT d.id, d.article_id, d.locale, r.rank FROM ("
-            "SELECT rowid AS id, bm25(kb_fts, :tw, 1.0, 0.0) AS rank FROM kb_fts "
-            "WHERE kb_fts MATCH :match ORDER BY rank LIMIT :limit"
+            f"SELECT rowid AS id, bm25({table}, {weights}) AS rank FROM {table} "
+            f"WHERE {table} MATCH :match ORDER BY rank LIMIT :limit"
             ") AS r JOIN kb_search_docs d ON d.id = r.id ORDER BY r.rank, d.id"
         )
         rows = db.execute(text(sql), {"match": match, "tw": TITLE_WEIGHT, "limit": limit})
