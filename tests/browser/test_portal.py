@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from tests.browser.conftest import PHONE, PageFactory, Server
 from tests.browser.support import assert_no_horizontal_overflow
 from tierdesk.accounts import service as accounts
 from tierdesk.accounts.models import User
+from tierdesk.customers.models import Customer
 from tierdesk.tickets import service as tickets
-from tierdesk.tickets.models import Status
+from tierdesk.tickets.models import Status, Ticket
 from tierdesk.tickets.schemas import MessageCreate
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -125,3 +128,18 @@ def test_the_portal_fits_a_phone_screen(login: PageFactory, shots: Path) -> None
         assert_no_horizontal_overflow(page)
         if shot:
             _shoot(page, shots / f"{shot}.png")
+
+
+def test_a_b2b_contact_sees_the_organizations_tickets(login: PageFactory, server: Server) -> None:
+    page = login("hanako.sato", locale="ja-JP")  # Kitsune Logistics shares its tickets
+    page.get_by_role("link", name="自分の組織").click()
+    page.wait_for_url(re.compile(r"scope=organization"))
+    assert page.get_by_role("heading", level=1).inner_text() == "自分の組織のチケット"
+    page.get_by_role("link", name="すべて").click()
+    listed = page.locator("ul.ticket-list li").count()
+    with server.db(write=False) as db:
+        hanako = db.query(User).filter(User.email == server.email("hanako.sato")).one()
+        org = db.scalar(select(Customer.organization_id).where(Customer.id == hanako.customer_id))
+        total = db.scalar(select(func.count()).where(Ticket.organization_id == org))
+    assert listed == min(total, 20)
+    assert page.get_by_text("同僚からの問い合わせ").first.is_visible()  # colleagues' tickets are marked
