@@ -57,3 +57,18 @@ def test_small_indexes_keep_every_term(db: Session, clock: FrozenClock) -> None:
 def test_tsvector_literal_escapes_quotes_and_weights_title_above_body() -> None:
     literal = search.tsvector_literal(["it's"], ["body", "it's"])
     assert literal == "'it''s':1A,3B 'body':2B"
+
+
+def test_visible_results_are_found_even_when_hidden_ones_rank_above_them(
+    db: Session, clock: FrozenClock
+) -> None:
+    from tierdesk.kb.models import Visibility
+
+    for i in range(45):
+        kbf.article(
+            db, clock.now(), f"Refund refund {i}", "Refund refund refund.", visibility=Visibility.internal
+        )
+    public = kbf.article(db, clock.now(), "Billing questions", "Sometimes a refund is possible.")
+    found = service.find(db, ANONYMOUS, "refund", "en", 1)
+    assert [f.article_id for f in found] == [public.id]
+    assert len(service.find(db, SYSTEM, "refund", "en", 50)) == 46

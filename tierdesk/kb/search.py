@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from tierdesk.kb.models import SearchDoc, SearchTerm, Visibility
 
 TITLE_WEIGHT = 4.0
+OVERFETCH = 8  # SQLite: rank this many times the limit before filtering
 
 
 @dataclass(frozen=True)
@@ -177,20 +178,56 @@ class SqliteBackend:
         if not terms:
             return []
         # Terms hold letters and digits only, so quoting them is all the escaping needed.
-        # The locale and visibility filters are facet tokens inside the MATCH, so FTS5 ranks
-        # only what the caller may see and the join touches the top `limit` rows only.
         terms_match = " OR ".join(f'"{t}"' for t in terms)
-        match = f"({terms_match}){_facet_match(locales, audience)}"
         # Title-only queries use the titles' own FTS5 table (short doclists).
         table, weights = ("kb_fts_title", "1.0, 0.0") if title_only else ("kb_fts", ":tw, 1.0, 0.0")
-        sql = (
-            "SELECT d.id, d.article_id, d.locale, r.rank FROM ("
-            f"SELECT rowid AS id, bm25({table}, {weights}) AS rank FROM {table} "
-            f"WHERE {table} MATCH :match ORDER BY rank LIMIT :limit"
-            ") AS r JOIN kb_search_docs d ON d.id = r.id ORDER BY r.rank, d.id"
-        )
-        rows = db.execute(text(sql), {"match": match, "tw": TITLE_WEIGHT, "limit": limit})
-        return [Hit(r[0], r[1], r[2], round(-float(r[3]), 4)) for r in rows]
+        # First the best OVERFETCH x limit matches by bm25 alone, then the visibility and
+        # locale filter on those rows. When at least `limit` survive, they are exactly the top
+        # `limit` of the filtered set (every row ranked lower was worse than all of them); if
+        # not, and there may be more matches, the filter goes into the MATCH itself as facet
+        # tokens (exact, but it reads the long facet doclists, so it is the second choice).
+        fetch = max(limit * OVERFETCH, 40)
+        ranked = db.execute(
+            text(
+                f"SELECT rowid, bm25({table}, {weights}) AS rank FROM {table} "
+                f"WHERE {table} MATCH :match ORDER BY rank LIMIT :fetch"
+            ),
+            {"match": f"({terms_match})", "tw": TITLE_WEIGHT, "fetch": fetch},
+        ).all()
+        hits = self._visible(db, ranked, locales, audience)[:limit]
+        if len(hits) >= limit or len(ranked) < fetch:
+            return hits
+        match = f"({terms_match}){_facet_match(locales, audience)}"
+        ranked = db.execute(
+            text(
+                f"SELECT rowid, bm25({table}, {weights}) AS rank FROM {table} "
+                f"WHERE {table} MATCH :match ORDER BY rank LIMIT :limit"
+            ),
+            {"match": match, "tw": TITLE_WEIGHT, "limit": limit},
+        ).all()
+        return self._visible(db, ranked, locales, audience)[:limit]
+
+    @staticmethod
+    def _visible(
+        db: Session, ranked: Sequence[Any], locales: list[str] | None, audience: Audience
+    ) -> list[Hit]:
+        if not ranked:
+            return []
+        where, params = _visibility_sql(audience)
+        stmt = text(
+            "SELECT d.id, d.article_id, d.locale FROM kb_search_docs d "
+            f"WHERE d.id IN :ids{_locale_sql(locales)}{where}"
+        ).bindparams(bindparam("ids", expanding=True))
+        params["ids"] = [r[0] for r in ranked]
+        if locales:
+            stmt = stmt.bindparams(bindparam("locales", expanding=True))
+            params["locales"] = locales
+        docs = {r[0]: (r[1], r[2]) for r in db.execute(stmt, params)}
+        return [
+            Hit(r[0], docs[r[0]][0], docs[r[0]][1], round(-float(r[1]), 4))
+            for r in sorted(ranked, key=lambda r: (r[1], r[0]))
+            if r[0] in docs
+        ]
 
 
 def _lexeme(term: str) -> str:
