@@ -18,7 +18,7 @@ Measured and printed: idle tick p50/p95 (tick + commit in a fresh write session,
 scheduler runs it every second), the time to fire the --due targets per batch size (one
 commit per tick, until a tick returns nothing; the due set is reset between batch sizes),
 the same for the escalation variant, idle ticks right after the sweep, SQL statements per
-fired target, peak RSS of this process, and the query plans of the two claim SELECTs
+fired target, peak RSS of this process, and the query plans of the two claiming UPDATEs
 (captured from a real tick) showing the partial indexes are used. --profile runs cProfile
 around the sweeps and prints where the time goes (its timings are then not comparable).
 """
@@ -418,7 +418,8 @@ def drain(
 
 
 def claim_plans(database: Database, stats: Stats, now: datetime) -> list[tuple[str, str]]:
-    """Run one real tick at `now` (rolled back), capture its two claim SELECTs, EXPLAIN them."""
+    """Run one real tick at `now` (rolled back), capture its two claiming UPDATEs (each picks
+    its rows with a subquery on a partial index), EXPLAIN them (rolled back too)."""
     stats.captured.clear()
     stats.capturing = True
     try:
@@ -430,8 +431,7 @@ def claim_plans(database: Database, stats: Stats, now: datetime) -> list[tuple[s
     claims = [
         (s, p)
         for s, p in stats.captured
-        if s.lstrip().upper().startswith("SELECT")
-        and "sla_timers" in s
+        if s.lstrip().upper().startswith("UPDATE SLA_TIMERS")
         and ("due_at <=" in s or "warn_at <=" in s)
     ]
     plans = []
