@@ -341,9 +341,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def one_tick(database: Database, now: datetime, batch: int) -> tasks.TickResult:
+def one_tick(
+    database: Database, now: datetime, batch: int, box_batch: int = tasks.BOX_BATCH
+) -> tasks.TickResult:
     with database.session(write=True) as db:
-        result = tasks.tick(db, now, batch)
+        result = tasks.tick(db, now, batch, box_batch)
         db.commit()
     return result
 
@@ -381,7 +383,13 @@ def maybe_profiled(enabled: bool, title: str, say: Callable[[str], None]) -> Ite
 
 
 def drain(
-    database: Database, stats: Stats, now: datetime, batch: int, expected: int, timeout: float
+    database: Database,
+    stats: Stats,
+    now: datetime,
+    batch: int,
+    expected: int,
+    timeout: float,
+    box_batch: int = tasks.BOX_BATCH,
 ) -> dict[str, Any]:
     """Tick (commit per tick) until nothing is left or `timeout` seconds have passed."""
     fired = escalated = ticks = 0
@@ -391,7 +399,7 @@ def drain(
     started = time.perf_counter()
     while True:
         tick_started = time.perf_counter()
-        result = one_tick(database, now, batch)
+        result = one_tick(database, now, batch, box_batch)
         durations.append(time.perf_counter() - tick_started)
         ticks += 1
         fired += result.breached
@@ -431,8 +439,7 @@ def claim_plans(database: Database, stats: Stats, now: datetime) -> list[tuple[s
     claims = [
         (s, p)
         for s, p in stats.captured
-        if s.lstrip().upper().startswith("UPDATE SLA_TIMERS")
-        and ("due_at <=" in s or "warn_at <=" in s)
+        if s.lstrip().upper().startswith("UPDATE SLA_TIMERS") and ("due_at <=" in s or "warn_at <=" in s)
     ]
     plans = []
     for statement, params in claims:
@@ -463,7 +470,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--url", default=None, help="sqlite:///new-file.db or postgresql://... (server)")
     parser.add_argument("--batches", default="500,5000", help="batch sizes to sweep with, comma-separated")
-    parser.add_argument("--escalation-batch", type=int, default=500)
+    parser.add_argument(
+        "--escalation-batch",
+        type=int,
+        default=tasks.BOX_BATCH,
+        help="time-box breaches per tick (tick's box_batch)",
+    )
     parser.add_argument("--idle-ticks", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=600, help="give up a sweep after this many seconds")
     parser.add_argument("--profile", action="store_true", help="cProfile the sweeps (timings not comparable)")
@@ -531,7 +543,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         if escalations:
             with maybe_profiled(args.profile, "time-in-tier sweep with escalation", say):
-                esc = drain(database, stats, NOW2, args.escalation_batch, escalations, args.timeout)
+                esc = drain(
+                    database,
+                    stats,
+                    NOW2,
+                    tasks.BATCH,
+                    escalations,
+                    args.timeout,
+                    box_batch=args.escalation_batch,
+                )
             results.append(
                 (
                     f"fire {escalations:,} time-in-tier breaches + auto-escalate, batch {args.escalation_batch}",

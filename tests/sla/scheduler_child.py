@@ -41,8 +41,10 @@ def _arm_sleep_after_claim(seconds: float) -> None:
         claimed["warned"].extend(t.id for t in timers)
         return timers
 
-    def claim_due(db: Session, now: datetime, limit: int) -> list[sla.ClaimedTimer]:
-        timers = original_due(db, now, limit)
+    def claim_due(
+        db: Session, now: datetime, limit: int, boxes: bool | None = None
+    ) -> list[sla.ClaimedTimer]:
+        timers = original_due(db, now, limit, boxes)
         claimed["breached"].extend(t.id for t in timers)
         return timers
 

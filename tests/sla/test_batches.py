@@ -44,14 +44,16 @@ def test_a_backlog_larger_than_a_batch_fires_every_timer_once_over_several_ticks
     ids = [t.id for t in made]
     due = db.scalar(select(func.count()).where(SlaTimer.ticket_id.in_(ids), SlaTimer.due_at <= clock.now()))
     assert due == 14  # first response (30 min) and the L1 time box (15 min) of each ticket
-    first = tasks.tick(db, clock.now(), batch=3)
-    assert (first.warned, first.breached) == (0, 3)  # overdue timers breach without a warning first
-    assert tasks.more_pending(first, batch=3)
+    first = tasks.tick(db, clock.now(), batch=3, box_batch=2)
+    # 3 first responses + 2 time boxes (their own, smaller batch: each escalates); overdue
+    # timers breach without a warning first.
+    assert (first.warned, first.breached, first.escalated) == (0, 5, 2)
+    assert tasks.more_pending(first)
     totals = [first]
-    while tasks.more_pending(totals[-1], batch=3):
-        totals.append(tasks.tick(db, clock.now(), batch=3))
+    while tasks.more_pending(totals[-1]):
+        totals.append(tasks.tick(db, clock.now(), batch=3, box_batch=2))
     assert sum(r.breached for r in totals) == 14 and sum(r.warned for r in totals) == 0
-    assert not tasks.more_pending(totals[-1], batch=3)
+    assert not tasks.more_pending(totals[-1])
     assert _events(db, EventKind.sla_breached) == 14  # one per timer, none twice
     assert sum(r.escalated for r in totals) == 7  # each L1 box breach moved its ticket up
     assert tasks.tick(db, clock.now(), batch=3).fired == 0
@@ -121,8 +123,8 @@ def test_the_scheduler_loop_keeps_ticking_while_batches_come_back_full(tmp_path:
     job = Job(
         "sla_tick",
         1.0,
-        lambda db, now, s: tasks.tick(db, now, batch=2),
-        again=lambda result: tasks.more_pending(result, batch=2),
+        lambda db, now, s: tasks.tick(db, now, batch=2, box_batch=1),
+        again=tasks.more_pending,
     )
     run_forever(database, Settings(), start, _OneRound(), jobs=(job,))
     with database.session() as db:

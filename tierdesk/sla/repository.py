@@ -90,9 +90,12 @@ class ClaimedTimer:
     due_at: datetime
 
 
-def claim(db: Session, now: datetime, limit: int, column: str) -> list[ClaimedTimer]:
+def claim(
+    db: Session, now: datetime, limit: int, column: str, boxes: bool | None = None
+) -> list[ClaimedTimer]:
     """Claim up to `limit` running timers whose `due_at` (column="fired_at") or `warn_at`
-    (column="warned_at") has passed, by stamping that column with `now`.
+    (column="warned_at") has passed, by stamping that column with `now`. `boxes`: only
+    time-in-tier timers (True), all but those (False), any (None).
 
     The SELECT walks the matching partial index only (O(due)). On PostgreSQL it takes row
     locks with SKIP LOCKED so concurrent schedulers take disjoint rows; the UPDATE is
@@ -107,6 +110,9 @@ def claim(db: Session, now: datetime, limit: int, column: str) -> list[ClaimedTi
         # A timer already past its deadline gets its breach, not a warning first (a
         # scheduler that was down must not send both for the same timer).
         stmt = stmt.where(SlaTimer.fired_at.is_(None), SlaTimer.due_at > now)
+    if boxes is not None:
+        box = SlaTimer.metric == "time_in_tier"
+        stmt = stmt.where(box if boxes else ~box)
     due = stmt.order_by(deadline).limit(limit).with_for_update(skip_locked=True)
     # One statement: the subquery picks the due ids (and, on PostgreSQL, locks them, skipping
     # rows another scheduler holds); the UPDATE stamps those still unstamped. Binding a

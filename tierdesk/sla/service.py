@@ -483,8 +483,10 @@ def ticket_sla(db: Session, ticket_id: int, now: datetime) -> TicketSla:
 ClaimedTimer = repo.ClaimedTimer
 
 
-def claim_due(db: Session, now: datetime, limit: int) -> list[ClaimedTimer]:
-    return repo.claim(db, now, limit, "fired_at")
+def claim_due(db: Session, now: datetime, limit: int, boxes: bool | None = None) -> list[ClaimedTimer]:
+    """Claim due timers (see repository.claim); `boxes` picks time-in-tier timers only (True)
+    or all others (False)."""
+    return repo.claim(db, now, limit, "fired_at", boxes)
 
 
 def claim_warnings(db: Session, now: datetime, limit: int) -> list[ClaimedTimer]:
