@@ -591,6 +591,28 @@ def suggest(db: Session, actor: Actor, text: str, locale: str | None, limit: int
     ]
 
 
+@dataclass(frozen=True)
+class TicketSuggestion:
+    """An article suggested on an agent's ticket page; `public` says whether its link may go
+    into a public reply (internal and organization-only articles are for the agent)."""
+
+    result: SearchResult
+    public: bool
+
+
+def suggest_for_ticket(
+    db: Session, actor: Actor, text: str, locale: str | None, limit: int = 5
+) -> list[TicketSuggestion]:
+    """Public and internal articles matching a ticket, for the agent working it."""
+    require_staff(actor)
+    found = suggest(db, actor, text, locale, limit)
+    articles = repo.articles_by_id(db, actor, [f.id for f in found])
+    return [
+        TicketSuggestion(f, f.id in articles and articles[f.id].visibility == Visibility.public.value)
+        for f in found
+    ]
+
+
 def draft_from_ticket(db: Session, actor: Actor, ticket_ref: str, now: datetime) -> Article:
     """Knowledge-centred practice: turn a solved ticket into a draft article (question from
     the ticket, answer from the staff's public replies) for an agent to edit and publish.

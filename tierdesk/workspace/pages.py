@@ -27,6 +27,7 @@ from tierdesk.engineering import service as engineering
 from tierdesk.engineering.schemas import BugCreate
 from tierdesk.escalation import service as escalation
 from tierdesk.escalation.schemas import DeEscalateIn, EscalateIn, Handoff
+from tierdesk.kb import service as kb
 from tierdesk.swarms import service as swarms
 from tierdesk.swarms.schemas import SwarmStart, check_skills
 from tierdesk.tickets import service as tickets
@@ -241,6 +242,7 @@ def _render_ticket_page(
             suggestions = swarms.suggestions(db, actor, model.ticket.id, check_skills(skills.split(",")), now)
         except (DomainError, ValueError) as exc:
             errors["swarm.skills"] = exc.detail if isinstance(exc, DomainError) else str(exc)
+    articles = _kb_suggestions(db, actor, model.ticket)
     return _page(
         request,
         db,
@@ -248,6 +250,7 @@ def _render_ticket_page(
         "workspace/ticket.html",
         {
             "p": model,
+            "articles": articles,
             "errors": errors,
             "open_forms": {key.split(".")[0] for key in errors},
             "form": form or {},
@@ -259,6 +262,16 @@ def _render_ticket_page(
         },
         status,
     )
+
+
+def _kb_suggestions(db: Session, actor: Actor, ticket: Any) -> list[kb.TicketSuggestion]:
+    """Help-center articles matching the ticket (its subject and the start of its
+    description, in its language): public ones can be linked into the reply."""
+    text = f"{ticket.subject} {(ticket.description or '')[:300]}"
+    try:
+        return kb.suggest_for_ticket(db, actor, text, ticket.language, limit=5)
+    except DomainError:  # e.g. a ticket language the help center has no locale for
+        return kb.suggest_for_ticket(db, actor, text, None, limit=5)
 
 
 @router.get("/tickets/{ref}", response_class=HTMLResponse)
@@ -366,6 +379,25 @@ def note(
         )
 
     return _act(request, db, actor, ref, csrf, "note", {"body": body}, run, anchor="#notes")
+
+
+@router.post("/tickets/{ref}/kb-draft", response_class=HTMLResponse)
+def kb_draft(ref: str, request: Request, db: DB, actor: CurrentActor, now: Now, csrf: Short = "") -> Response:
+    """Knowledge-centred practice: a solved ticket becomes a draft article (question from
+    the ticket, answer from the public replies), opened in the article editor."""
+    if actor.is_anonymous:
+        return RedirectResponse("/login", status_code=303)
+    if not actor.is_staff:
+        return _not_found(request, db, actor, "This page is for support staff.")
+    if not csrf_ok(request, csrf):
+        errors = {"kbdraft._form": "Your form expired. Please try again."}
+        return _ticket_page(request, db, actor, ref, errors, None, 403)
+    try:
+        article = kb.draft_from_ticket(db, actor, ref[:40], now)
+    except DomainError as exc:
+        db.rollback()
+        return _ticket_page(request, db, actor, ref, {"kbdraft._form": exc.detail}, None, exc.status)
+    return RedirectResponse(f"/kb/manage/{article.id}", status_code=303)
 
 
 @router.post("/tickets/{ref}/fields", response_class=HTMLResponse)

@@ -57,6 +57,15 @@
       event.preventDefault();
       help();
     }
+    // "Insert link into reply" on a suggested help-center article.
+    var insert = target && target.closest ? target.closest("[data-insert-link]") : null;
+    var reply = document.getElementById("reply-body");
+    if (insert && reply) {
+      event.preventDefault();
+      var text = insert.getAttribute("data-insert-link");
+      reply.value = reply.value ? reply.value.replace(/\s*$/, "") + "\n\n" + text : text;
+      reply.focus();
+    }
   });
 
   document.addEventListener("keydown", function (event) {
