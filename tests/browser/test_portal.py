@@ -143,3 +143,14 @@ def test_a_b2b_contact_sees_the_organizations_tickets(login: PageFactory, server
         total = db.scalar(select(func.count()).where(Ticket.organization_id == org))
     assert listed == min(total, 20)
     assert page.get_by_text("同僚からの問い合わせ").first.is_visible()  # colleagues' tickets are marked
+
+
+def test_articles_matching_the_subject_appear_while_the_customer_types(
+    login: PageFactory, shots: Path
+) -> None:
+    page = login("noah.turner")
+    page.goto("/portal/new")
+    page.locator("#subject").press_sequentially("two-factor authentication", delay=20)
+    suggestion = page.locator("#kb-suggestions").get_by_role("link", name="Turn on two-factor authentication")
+    suggestion.wait_for(state="visible", timeout=10_000)  # debounced: after 400 ms of no typing
+    page.screenshot(path=str(shots / "portal-new-suggestions.png"))

@@ -350,6 +350,9 @@ def test_suggestions_match_what_is_typed_without_logging_searches(
     assert client.get("/api/v1/kb/suggest", params={"q": "  "}).json() == []
     fragment = client.get("/help/suggest", params={"q": "refund"})
     assert fragment.status_code == 200 and f"/help/articles/{art.id}" in fragment.text
+    # The portal's new-ticket form sends its subject field as typed.
+    typed = client.get("/help/suggest", params={"subject": "Where is my refund"})
+    assert f"/help/articles/{art.id}" in typed.text
     sup = f.token(db, hd.users["supervisor"], clock.now())
     assert client.get("/api/v1/kb/analytics/search", headers=auth(sup)).json()["searches"] == 0
 

@@ -95,13 +95,15 @@ def help_search(
 
 @router.get("/help/suggest", response_class=HTMLResponse)
 def help_suggest(
-    request: Request, db: DB, actor: CurrentActor, q: str = "", locale: str | None = None
+    request: Request, db: DB, actor: CurrentActor, q: str = "", subject: str = "", locale: str | None = None
 ) -> Response:
     """An HTML fragment of matching articles, for a form that asks as the user types
-    (hx-get="/help/suggest" hx-trigger="keyup changed delay:400ms" hx-include="this").
-    Not logged as a search; a query that is too long simply suggests nothing."""
+    (hx-get="/help/suggest" hx-trigger="input changed delay:400ms" on the portal's subject
+    field, which sends `subject`; others send `q`). Not logged as a search; a query that is
+    too long simply suggests nothing."""
+    text = q or subject
     try:
-        found = service.suggest(db, actor, q[: service.MAX_QUERY_CHARS], _locale(request, locale))
+        found = service.suggest(db, actor, text[: service.MAX_QUERY_CHARS], _locale(request, locale))
     except DomainError:
         found = []
     return templates.TemplateResponse(request, "kb/_suggestions.html", {"suggestions": found})
