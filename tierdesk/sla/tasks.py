@@ -86,13 +86,16 @@ def _warn(db: Session, timers: list[sla.ClaimedTimer], now: datetime) -> None:
 
 def _breach(db: Session, timers: list[sla.ClaimedTimer], now: datetime, result: TickResult) -> None:
     by_id = tickets.briefs(db, [t.ticket_id for t in timers])
-    boxes = [
-        t for t in timers if t.metric == Metric.time_in_tier.value and t.tier_id == by_id[t.ticket_id].tier_id
-    ]
-    tickets.preload_tickets(db, [t.ticket_id for t in boxes])  # escalation reads them again
+    # Time boxes of the tier the ticket is still in: each escalates its ticket.
+    boxes = {
+        t.id
+        for t in timers
+        if t.metric == Metric.time_in_tier.value and t.tier_id == by_id[t.ticket_id].tier_id
+    }
+    tickets.preload_tickets(db, [t.ticket_id for t in timers if t.id in boxes])  # escalation reads them again
     tickets.record_events(db, SYSTEM, [(t.ticket_id, EventKind.sla_breached, _data(t)) for t in timers], now)
     notices: list[Notice] = []
-    first_responses: list[tuple[TicketBrief, sla.ClaimedTimer]] = []
+    first_responses: list[tuple[int, str]] = []  # (ticket id, the breach notice's text)
     for t in timers:
         ticket = by_id[t.ticket_id]
         body = (
@@ -101,8 +104,8 @@ def _breach(db: Session, timers: list[sla.ClaimedTimer], now: datetime, result: 
         )
         notices.append((_people(db, ticket), "sla_breached", ticket.id, body))
         if t.metric == Metric.first_response.value:
-            first_responses.append((ticket, t))
-        elif t.metric == Metric.time_in_tier.value and t.tier_id == ticket.tier_id:
+            first_responses.append((ticket.id, body))
+        elif t.id in boxes:
             tier = tiers.tier_by_id(db, t.tier_id) if t.tier_id else None
             reason = f"Time box of {tier.key if tier else 'the tier'} ({t.target_seconds // 60} min) ran out"
             if escalation.auto_escalate(db, ticket.id, reason, now) is not None:
@@ -111,26 +114,17 @@ def _breach(db: Session, timers: list[sla.ClaimedTimer], now: datetime, result: 
     notifications.notify_many(db, notices, now)
 
 
-def _supervisor_alerts(db: Session, breaches: list[tuple[TicketBrief, sla.ClaimedTimer]]) -> list[Notice]:
-    """A first-response breach alerts the supervisors: per ticket, or as one digest when a
-    batch holds many (listing the oldest first)."""
+def _supervisor_alerts(db: Session, breaches: list[tuple[int, str]]) -> list[Notice]:
+    """A first-response breach alerts the supervisors: per ticket (the same text its
+    assignee gets), or as one digest when a batch holds many (listing the oldest first)."""
     if not breaches:
         return []
     supervisors: list[int | None] = list(accounts.supervisor_ids(db))
     if not supervisors:
         return []
     if len(breaches) <= DIGEST_OVER:
-        return [
-            (
-                supervisors,
-                "sla_breached",
-                ticket.id,
-                f"T-{ticket.id} '{ticket.subject[:80]}': first response breached "
-                f"(was due {t.due_at:%Y-%m-%d %H:%M} UTC).",
-            )
-            for ticket, t in breaches
-        ]
-    listed = ", ".join(f"T-{ticket.id}" for ticket, _ in breaches[:20])
+        return [(supervisors, "sla_breached", ticket_id, body) for ticket_id, body in breaches]
+    listed = ", ".join(f"T-{ticket_id}" for ticket_id, _ in breaches[:20])
     more = f" and {len(breaches) - 20} more" if len(breaches) > 20 else ""
     body = f"{len(breaches)} tickets breached first response: {listed}{more}."
     return [(supervisors, "sla_breached_digest", None, body)]

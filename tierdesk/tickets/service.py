@@ -70,6 +70,15 @@ def _actor_kind(actor: Actor) -> str:
     return AuthorKind.customer.value if actor.is_customer else AuthorKind.agent.value
 
 
+def _actor_columns(actor: Actor) -> dict[str, Any]:
+    """Who did it, as a ticket event records it (one place for single and bulk events)."""
+    return {
+        "actor_kind": _actor_kind(actor),
+        "actor_user_id": None if actor.is_customer else actor.user_id,
+        "actor_customer_id": actor.customer_id if actor.is_customer else None,
+    }
+
+
 def _event(
     db: Session,
     ticket: Ticket,
@@ -85,9 +94,7 @@ def _event(
     event = TicketEvent(
         ticket_id=ticket.id,
         at=now,
-        actor_kind=_actor_kind(actor),
-        actor_user_id=None if actor.is_customer else actor.user_id,
-        actor_customer_id=actor.customer_id if actor.is_customer else None,
+        **_actor_columns(actor),
         kind=kind.value,
         field=field,
         old=None if old is None else str(old)[:500],
@@ -107,13 +114,10 @@ def _require_write(actor: Actor) -> None:
 
 def get_ticket(db: Session, actor: Actor, ticket_id: int, for_update: bool = False) -> Ticket:
     require_signed_in(actor)
-    if actor is SYSTEM and not for_update:
-        # Jobs read the same ticket several times per step; inside a memo scope (see
-        # preload_tickets) the first read is reused.
-        ticket = memoised(db, ("ticket", ticket_id), lambda: repo.get_readable(db, actor, ticket_id))
-    elif not for_update:
-        # A page render (workspace) reads the ticket through several services; inside its
-        # read-only memo scope the first read for this actor is reused.
+    if not for_update:
+        # A job step or a page render reads the same ticket through several services; inside
+        # its memo scope the first read for this actor is reused (jobs preload theirs in bulk:
+        # preload_tickets). Outside a scope this is a plain read.
         ticket = memoised(db, ("ticket", actor, ticket_id), lambda: repo.get_readable(db, actor, ticket_id))
     else:
         ticket = repo.get_readable(db, actor, ticket_id, for_update=for_update)
@@ -541,7 +545,7 @@ def preload_tickets(db: Session, ticket_ids: Sequence[int]) -> dict[int, Ticket]
     a memo scope they also serve later `get_ticket(SYSTEM, …)` calls without a query."""
     loaded = {t.id: t for t in repo.by_ids(db, ticket_ids)}
     for ticket_id, ticket in loaded.items():
-        remember(db, ("ticket", ticket_id), ticket)
+        remember(db, ("ticket", SYSTEM, ticket_id), ticket)
     return loaded
 
 
@@ -552,16 +556,12 @@ def record_events(
     caller vouches that the tickets exist (e.g. they own claimed timers of them)."""
     if not events:
         return
-    kind_of_actor = _actor_kind(actor)
-    user_id = None if actor.is_customer else actor.user_id
-    customer_id = actor.customer_id if actor.is_customer else None
+    who = _actor_columns(actor)
     rows = [
         {
             "ticket_id": ticket_id,
             "at": now,
-            "actor_kind": kind_of_actor,
-            "actor_user_id": user_id,
-            "actor_customer_id": customer_id,
+            **who,
             "kind": kind.value,
             "field": None,
             "old": None,
