@@ -13,6 +13,7 @@ from tierdesk.accounts.schemas import MeOut, TokenIn, UserIn, UserOut, UserPatch
 from tierdesk.core import crud
 from tierdesk.core.errors import Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from tierdesk.core.i18n import N_, SUPPORTED
+from tierdesk.core.memo import shared
 from tierdesk.core.security import (
     STAFF_ROLES,
     SYSTEM,
@@ -73,25 +74,40 @@ def actor_for(
 
 
 def actor_for_user_id(db: Session, user_id: int) -> Actor | None:
-    user = db.get(User, user_id)
-    if user is None or not user.is_active:
-        return None
-    return actor_for(db, user)
+    """The signed-in user's actor; kept per process until configuration changes (a user,
+    token, team, tier or customer edit starts a new generation: core/memo.py `shared`)."""
+
+    def load() -> Actor | None:
+        user = db.get(User, user_id)
+        if user is None or not user.is_active:
+            return None
+        return actor_for(db, user)
+
+    return shared(db, ("actor_of_user", user_id), load)
 
 
 def authenticate_token(db: Session, token: str, now: datetime) -> Actor:
-    lookup = parse_token_lookup(token)
-    row = repo.token_by_lookup(db, lookup) if lookup else None
-    if row is None or not tokens_equal(row.token_hash, hash_token(token)):
-        raise Unauthorized("This API token is not valid.")
-    if row.revoked_at is not None:
-        raise Unauthorized("This API token was revoked.")
-    if row.expires_at is not None and row.expires_at <= now:
+    """The token's actor. A valid token's actor and expiry are kept per process under the
+    digest of the whole token (never the lookup prefix alone) until configuration changes;
+    revoking a token or deactivating its owner changes it."""
+    digest = hash_token(token)
+
+    def load() -> tuple[datetime | None, Actor]:
+        lookup = parse_token_lookup(token)
+        row = repo.token_by_lookup(db, lookup) if lookup else None
+        if row is None or not tokens_equal(row.token_hash, digest):
+            raise Unauthorized("This API token is not valid.")
+        if row.revoked_at is not None:
+            raise Unauthorized("This API token was revoked.")
+        user = db.get(User, row.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("The owner of this API token is deactivated.")
+        return row.expires_at, actor_for(db, user, frozenset(Scope(s) for s in row.scopes), via_token=True)
+
+    expires_at, actor = shared(db, ("actor_of_token", digest), load)
+    if expires_at is not None and expires_at <= now:
         raise Unauthorized("This API token has expired.")
-    user = db.get(User, row.user_id)
-    if user is None or not user.is_active:
-        raise Unauthorized("The owner of this API token is deactivated.")
-    return actor_for(db, user, frozenset(Scope(s) for s in row.scopes), via_token=True)
+    return actor
 
 
 # --- sign-in -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -18,9 +19,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -58,6 +71,97 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+# --- configuration generation ---------------------------------------------------------------
+# core/memo.py `shared` keeps read-mostly configuration in each process, keyed by the token of
+# the one row of `config_generation`. Every transaction that writes configuration sets a new
+# random token in that same transaction (the Session hooks below), so once it commits every
+# process reloads; a token from a transaction that rolled back never comes back.
+# Tables whose every write changes configuration, and tables where only updates and deletes
+# do (a new customer changes no existing login; an edited one may change what it sees).
+CONFIG_TABLES = frozenset(
+    {
+        "tiers",
+        "teams",
+        "team_members",
+        "agent_tiers",
+        "agent_skills",
+        "agent_profiles",
+        "skills",
+        "escalation_paths",
+        "calendars",
+        "sla_policies",
+        "sla_targets",
+        "routing_rules",
+        "users",
+        "api_tokens",
+        "vendors",
+    }
+)
+CONFIG_TABLES_ON_CHANGE = frozenset({"customers", "organizations"})
+config_generation = Table(
+    "config_generation",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token", String(32), nullable=False),
+)
+GENERATION_KEY = "tierdesk.config_generation"
+_config_writes = 0
+
+
+def config_writes() -> int:
+    """How many configuration writes this process has made (memo re-reads the token after one)."""
+    return _config_writes
+
+
+def config_changed(db: Session) -> None:
+    """Start a new configuration generation in this transaction. The flush hook calls it for
+    ORM writes; call it after a Core INSERT/UPDATE/DELETE on a configuration table."""
+    token = secrets.token_hex(8)
+    db.connection().execute(update(config_generation).where(config_generation.c.id == 1).values(token=token))
+    global _config_writes
+    _config_writes += 1
+    db.info[GENERATION_KEY] = (token, _config_writes)
+
+
+def _writes_config(session: Session) -> bool:
+    for obj in session.new:
+        if getattr(obj, "__tablename__", None) in CONFIG_TABLES:
+            return True
+    for obj in (*session.dirty, *session.deleted):
+        name = getattr(obj, "__tablename__", None)
+        if (name in CONFIG_TABLES or name in CONFIG_TABLES_ON_CHANGE) and (
+            obj in session.deleted or session.is_modified(obj, include_collections=False)
+        ):
+            return True
+    return False
+
+
+def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    if _writes_config(session):
+        config_changed(session)
+
+
+def _on_orm_execute(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name in CONFIG_TABLES or (name in CONFIG_TABLES_ON_CHANGE and not state.is_insert):
+        config_changed(state.session)
+
+
+def _forget_generation(session: Session, *_args: Any) -> None:
+    session.info.pop(GENERATION_KEY, None)
+
+
+def track_configuration() -> None:
+    """Install the hooks on every Session (idempotent; Database() calls it)."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "do_orm_execute", _on_orm_execute)
+        event.listen(Session, "after_begin", _forget_generation)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -79,6 +183,27 @@ def _configure_sqlite(engine: Engine) -> None:
             slot.gate.acquire()  # hold it only from here, not while the request is parsed
             slot.held = True
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+READ_FIRST_KEY = "tierdesk.read_first"
+
+
+def begin_write(db: Session) -> None:
+    """Switch a read-first request to writing: on SQLite, end its read transaction and start
+    the write transaction (BEGIN IMMEDIATE, the database's one write lock) here, so the lock
+    is held only for the writes, not while the request validated, authenticated and decided
+    what to write. Only a session opened read-first (web/deps.py `reads_first`) switches;
+    for every other session, and on PostgreSQL (readers and writers share no lock), this is
+    a no-op.
+
+    Rows read before this call may have changed by the time the writes run; the writes are
+    checked by constraints (a vanished requester is a foreign-key error, answered 409)."""
+    if not db.info.pop(READ_FIRST_KEY, False) or db.get_bind().dialect.name != "sqlite":
+        return
+    if db.new or db.dirty or db.deleted:
+        raise RuntimeError("begin_write() after unflushed changes: they would be committed early")
+    db.commit()  # the read part wrote nothing: this only lets go of its snapshot
+    db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -198,6 +323,7 @@ class Database:
     """The engine plus two session factories: reads (deferred) and writes (immediate)."""
 
     def __init__(self, url: str, echo: bool = False) -> None:
+        track_configuration()
         self.url = normalise_url(url)
         if self.url.startswith("sqlite:///"):
             from pathlib import Path

@@ -13,11 +13,15 @@ Only jobs that do not change configuration open a scope (sla.tasks.tick).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from tierdesk.core.db import GENERATION_KEY, config_generation, config_writes
 
 T = TypeVar("T")
 _KEY = "tierdesk.memo"
@@ -50,3 +54,68 @@ def remember(db: Session, key: Hashable, value: object) -> None:
     cache: dict[Hashable, Any] | None = db.info.get(_KEY)
     if cache is not None:
         cache[key] = value
+
+
+# --- process-wide configuration cache ---------------------------------------------------------
+# Requests read the same configuration again and again: who a token belongs to, the tier
+# ladder, calendars, SLA policies, routing rules. `shared(db, key, load)` keeps such values in
+# the process, keyed by the token of the one row of `config_generation`. Every transaction that
+# writes a configuration table sets a new random token in the same transaction (the flush hook
+# below), so once it commits, every process's next read of the token misses and reloads.
+# A token set by a transaction that rolls back never comes back, so nothing loaded from
+# uncommitted data can be served later. Values must be immutable (frozen dataclasses, tuples,
+# frozensets): they are shared by every thread of the process.
+#
+_read_token = select(config_generation.c.token).where(config_generation.c.id == 1)
+
+
+class _Shared:
+    """The process's cache: one generation token and the values loaded under it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.token: str | None = None
+        self.values: dict[Hashable, Any] = {}
+
+    def get(self, token: str, key: Hashable) -> tuple[bool, Any]:
+        if token != self.token:
+            return False, None
+        try:
+            return True, self.values[key]
+        except KeyError:
+            return False, None
+
+    def put(self, token: str, key: Hashable, value: Any) -> None:
+        with self.lock:
+            if token != self.token:
+                self.token, self.values = token, {}
+            self.values[key] = value
+
+
+_shared = _Shared()
+
+
+def _generation(db: Session) -> str | None:
+    # Read once per transaction, and again after any configuration write made in this
+    # process (tests share one connection between the test's session and the app's).
+    seen = db.info.get(GENERATION_KEY)
+    if seen is not None and seen[1] == config_writes():
+        return cast(str | None, seen[0])
+    token = db.execute(_read_token).scalar_one_or_none()  # None: no row, so never cache
+    db.info[GENERATION_KEY] = (token, config_writes())
+    return token
+
+
+def shared(db: Session, key: Hashable, load: Callable[[], T]) -> T:
+    """`load()` once per configuration generation for the whole process (see above)."""
+    token = _generation(db)
+    if token is None:
+        return load()
+    hit, value = _shared.get(token, key)
+    if hit:
+        return cast(T, value)
+    loaded = load()
+    # If loading flushed a configuration write, the value belongs to the new generation.
+    if _generation(db) == token:
+        _shared.put(token, key, loaded)
+    return loaded

@@ -3,11 +3,16 @@ organizations; only administrators delete. A customer sees their own record only
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
 from tierdesk.core.errors import InvalidInput, NotFound
-from tierdesk.core.memo import memoised
+from tierdesk.core.memo import memoised, shared
 from tierdesk.core.security import Actor, require_admin, require_signed_in, require_staff, require_supervisor
 from tierdesk.customers import repository as repo
 from tierdesk.customers.models import Customer, Organization
@@ -53,6 +58,38 @@ def delete_organization(db: Session, actor: Actor, org_id: int) -> None:
 
 def organization_by_id(db: Session, org_id: int) -> Organization | None:
     return memoised(db, ("organization", org_id), lambda: db.get(Organization, org_id))
+
+
+@dataclass(frozen=True)
+class OrgFacts:
+    """What routing and SLA read of an organization on every new ticket: an immutable copy
+    kept per process until an organization changes (core/memo.py `shared`)."""
+
+    id: int
+    strategic: bool
+    plan: str | None
+    segment: str | None
+    flags: Mapping[str, Any]
+    dedicated_team_id: int | None
+    calendar_id: int | None
+
+
+def org_facts(db: Session, org_id: int) -> OrgFacts | None:
+    def load() -> OrgFacts | None:
+        org = db.get(Organization, org_id)
+        if org is None:
+            return None
+        return OrgFacts(
+            id=org.id,
+            strategic=bool(org.strategic),
+            plan=org.plan,
+            segment=org.segment,
+            flags=MappingProxyType(dict(org.flags or {})),
+            dedicated_team_id=org.dedicated_team_id,
+            calendar_id=org.calendar_id,
+        )
+
+    return shared(db, ("org_facts", org_id), load)
 
 
 def list_customers(

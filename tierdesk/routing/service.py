@@ -27,13 +27,14 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
 from tierdesk.core.errors import Forbidden, InvalidInput
-from tierdesk.core.memo import memoised
+from tierdesk.core.memo import shared
 from tierdesk.core.security import Actor, Scope, require_staff, require_supervisor
 from tierdesk.routing import repository as repo
 from tierdesk.routing.models import RoutingRule, Stage
@@ -185,6 +186,61 @@ def matches(conditions: Sequence[Mapping[str, Any]], facts: RoutingFacts) -> boo
 
 
 # --- decide ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _CompiledRule:
+    """An enabled rule with its tier and team keys already resolved; one copy per process
+    and configuration generation (core/memo.py `shared`), so deciding reads nothing."""
+
+    id: int
+    name: str
+    conditions: tuple[Any, ...]
+    actions: Mapping[str, Any]
+    stop: bool
+    tier_id: int | None
+    tier_note: str | None  # why the rule's tier cannot be applied
+    team_id: int | None
+    team_note: str | None
+
+
+def _compile(db: Session, rule: RoutingRule) -> _CompiledRule:
+    actions = rule.actions if isinstance(rule.actions, dict) else {}
+    tier_id = team_id = None
+    tier_note = team_note = None
+    tier_key = actions.get("tier")
+    if isinstance(tier_key, str):
+        tier = tiers.tier_by_key(db, tier_key)
+        if tier is None:
+            tier_note = f"rule '{rule.name}': tier '{tier_key}' no longer exists; tier left as it was"
+        elif not tier.enabled:
+            tier_note = f"rule '{rule.name}': tier '{tier_key}' is disabled; tier left as it was"
+        else:
+            tier_id = tier.id
+    team_key = actions.get("team")
+    if isinstance(team_key, str) and team_key != DEDICATED:
+        team = tiers.team_by_key(db, team_key)
+        if team is None:
+            team_note = f"rule '{rule.name}': team '{team_key}' no longer exists; team left as it was"
+        else:
+            team_id = team.id
+    return _CompiledRule(
+        id=rule.id,
+        name=rule.name,
+        conditions=tuple(rule.conditions or ()),
+        actions=MappingProxyType(dict(actions)),
+        stop=bool(rule.stop),
+        tier_id=tier_id,
+        tier_note=tier_note,
+        team_id=team_id,
+        team_note=team_note,
+    )
+
+
+def _compiled_rules(db: Session, stage: Stage) -> tuple[_CompiledRule, ...]:
+    return shared(
+        db, ("routing_rules", stage), lambda: tuple(_compile(db, r) for r in repo.enabled_rules(db, stage))
+    )
+
+
 def decide(db: Session, facts: RoutingFacts, stage: str) -> Decision:
     """Where the enabled rules of `stage` send a ticket with these facts (merge rule in the
     module docstring). Reads only; never raises for a rule it cannot apply."""
@@ -198,37 +254,28 @@ def decide(db: Session, facts: RoutingFacts, stage: str) -> Decision:
     tags: list[str] = []
     rule_ids: list[int] = []
     reasons: list[str] = []
-    for rule in memoised(db, ("routing_rules", which), lambda: repo.enabled_rules(db, which)):
-        if not matches(rule.conditions or [], facts):
+    for rule in _compiled_rules(db, which):
+        if not matches(rule.conditions, facts):
             continue
         rule_ids.append(rule.id)
         reasons.append(f"rule '{rule.name}' matched")
-        actions = rule.actions if isinstance(rule.actions, dict) else {}
+        actions = rule.actions
+        if rule.tier_note is not None:
+            reasons.append(rule.tier_note)
+        elif rule.tier_id is not None:
+            tier_id = rule.tier_id
 
-        tier_key = actions.get("tier")
-        if isinstance(tier_key, str):
-            tier = tiers.tier_by_key(db, tier_key)
-            if tier is None:
-                reasons.append(f"rule '{rule.name}': tier '{tier_key}' no longer exists; tier left as it was")
-            elif not tier.enabled:
-                reasons.append(f"rule '{rule.name}': tier '{tier_key}' is disabled; tier left as it was")
-            else:
-                tier_id = tier.id
-
-        team_key = actions.get("team")
-        if team_key == DEDICATED:
+        if actions.get("team") == DEDICATED:
             if facts.org_dedicated_team_id is None:
                 reasons.append(
                     f"rule '{rule.name}': the organization has no dedicated team; team left as it was"
                 )
             else:
                 team_id = facts.org_dedicated_team_id
-        elif isinstance(team_key, str):
-            team = tiers.team_by_key(db, team_key)
-            if team is None:
-                reasons.append(f"rule '{rule.name}': team '{team_key}' no longer exists; team left as it was")
-            else:
-                team_id = team.id
+        elif rule.team_note is not None:
+            reasons.append(rule.team_note)
+        elif rule.team_id is not None:
+            team_id = rule.team_id
 
         if actions.get("priority") in PRIORITIES:
             priority = actions["priority"]

@@ -9,15 +9,17 @@ target is recomputed, so a policy change cannot silently backdate a running dead
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
 from tierdesk.core.errors import InvalidInput
-from tierdesk.core.memo import memoised
+from tierdesk.core.memo import shared
 from tierdesk.core.security import Actor, require_staff, require_supervisor
 from tierdesk.sla import repository as repo
 from tierdesk.sla.calendar import BusinessCalendar, add_business_time, business_time_between
@@ -158,7 +160,8 @@ def _calendar(db: Session, calendar_id: int | None) -> BusinessCalendar:
             return ALWAYS_OPEN
         return BusinessCalendar.from_data(row.timezone, row.hours or {}, row.holidays or [])
 
-    return memoised(db, ("business_calendar", calendar_id), load)
+    # Immutable, so one per process and configuration generation (core/memo.py `shared`).
+    return shared(db, ("business_calendar", calendar_id), load)
 
 
 def _consumed_now(db: Session, timer: SlaTimer, now: datetime) -> int:
@@ -209,7 +212,6 @@ def _start(
         consumed_seconds=0,
     )
     _schedule(db, timer, now)
-    db.add(timer)
     return timer
 
 
@@ -264,34 +266,71 @@ def _retarget(
 
 
 # --- hooks called by the tickets service ---------------------------------------------------
-def _policy_and_targets(db: Session, facts: TicketFacts) -> tuple[SlaPolicy | None, dict[str, SlaTarget]]:
-    key = ("sla_policy", facts.tier_id, facts.priority, facts.plan, facts.segment)
-    policy = memoised(
-        db, key, lambda: repo.matching_policy(db, facts.tier_id, facts.priority, facts.plan, facts.segment)
-    )
-    if policy is None:
-        return None, {}
-    policy_id = policy.id
-    targets = memoised(db, ("sla_targets", policy_id), lambda: repo.targets_of(db, [policy_id])[policy_id])
-    return policy, {t.metric: t for t in targets}
+@dataclass(frozen=True)
+class _Policy:
+    """What the timer hooks use of a policy: an immutable copy shared by the process."""
+
+    id: int
+    calendar_id: int | None
+    pause_statuses: tuple[str, ...]
 
 
-def _calendar_for(facts: TicketFacts, policy: SlaPolicy | None) -> int | None:
+@dataclass(frozen=True)
+class _Target:
+    metric: str
+    minutes: int
+    warn_percent: int
+
+
+@dataclass(frozen=True)
+class _TierBox:
+    id: int
+    time_box_minutes: int | None
+    calendar_id: int | None
+
+
+def _policy_and_targets(db: Session, facts: TicketFacts) -> tuple[_Policy | None, Mapping[str, _Target]]:
+    """The policy matching the ticket and its targets by metric, per process and
+    configuration generation (core/memo.py `shared`)."""
+
+    def load() -> tuple[_Policy | None, Mapping[str, _Target]]:
+        policy = repo.matching_policy(db, facts.tier_id, facts.priority, facts.plan, facts.segment)
+        if policy is None:
+            return None, MappingProxyType({})
+        targets = repo.targets_of(db, [policy.id])[policy.id]
+        return (
+            _Policy(policy.id, policy.calendar_id, tuple(policy.pause_statuses or ())),
+            MappingProxyType({t.metric: _Target(t.metric, t.minutes, t.warn_percent) for t in targets}),
+        )
+
+    return shared(db, ("sla_policy", facts.tier_id, facts.priority, facts.plan, facts.segment), load)
+
+
+def _tier_box(db: Session, tier_id: int) -> _TierBox | None:
+    def load() -> _TierBox | None:
+        tier = tiers.tier_by_id(db, tier_id)
+        return _TierBox(tier.id, tier.time_box_minutes, tier.calendar_id) if tier else None
+
+    return shared(db, ("sla_tier_box", tier_id), load)
+
+
+def _calendar_for(facts: TicketFacts, policy: _Policy | None) -> int | None:
     if facts.org_calendar_id is not None:
         return facts.org_calendar_id
     return policy.calendar_id if policy else None
 
 
 def _start_time_in_tier(
-    db: Session, facts: TicketFacts, policy: SlaPolicy | None, targets: dict[str, SlaTarget], now: datetime
-) -> None:
+    db: Session, facts: TicketFacts, policy: _Policy | None, targets: Mapping[str, _Target], now: datetime
+) -> SlaTimer | None:
+    """The time-in-tier timer the ticket's tier and policy call for (not yet added)."""
     if facts.tier_id is None or facts.status in CLOSED_STATUSES:
-        return
-    tier = tiers.tier_by_id(db, facts.tier_id)
+        return None
+    tier = _tier_box(db, facts.tier_id)
     target = targets.get(Metric.time_in_tier.value)
     minutes = target.minutes if target else (tier.time_box_minutes if tier else None)
     if not minutes or tier is None:
-        return
+        return None
     calendar_id = facts.org_calendar_id or tier.calendar_id or (policy.calendar_id if policy else None)
     timer = _start(
         db,
@@ -306,21 +345,22 @@ def _start_time_in_tier(
     )
     if policy is not None and facts.status in (policy.pause_statuses or []):
         _pause(db, timer, now)
+    return timer
 
 
 def _start_target(
     db: Session,
     facts: TicketFacts,
     metric: Metric,
-    policy: SlaPolicy | None,
-    targets: dict[str, SlaTarget],
+    policy: _Policy | None,
+    targets: Mapping[str, _Target],
     now: datetime,
-) -> None:
-    """Start `metric` from the policy's target, if the policy has one."""
+) -> SlaTimer | None:
+    """The `metric` timer from the policy's target, if the policy has one (not yet added)."""
     target = targets.get(metric.value)
     if policy is None or target is None:
-        return
-    _start(
+        return None
+    return _start(
         db,
         facts.ticket_id,
         metric,
@@ -333,14 +373,46 @@ def _start_target(
     )
 
 
+def _add(db: Session, timer: SlaTimer | None) -> None:
+    if timer is not None:
+        db.add(timer)
+
+
+@dataclass(frozen=True)
+class PlannedTimers:
+    """The timers a new ticket starts, computed before the ticket row exists (plan_created),
+    so creating a ticket holds SQLite's write lock only for the INSERTs (start_planned)."""
+
+    rows: tuple[Mapping[str, object], ...]
+
+
+_TIMER_COLUMNS = tuple(c.key for c in SlaTimer.__table__.columns if c.key not in ("id", "ticket_id"))
+
+
+def plan_created(db: Session, facts: TicketFacts, now: datetime) -> PlannedTimers:
+    """First response, resolution, periodic update and time-in-tier timers for a ticket with
+    these facts (its id is not needed yet). Reads configuration only."""
+    policy, targets = _policy_and_targets(db, facts)
+    timers = [
+        _start_target(db, facts, metric, policy, targets, now)
+        for metric in (Metric.first_response, Metric.resolution, Metric.periodic_update)
+        if not (metric == Metric.first_response and facts.first_responded)
+    ]
+    timers.append(_start_time_in_tier(db, facts, policy, targets, now))
+    return PlannedTimers(
+        tuple(MappingProxyType({c: getattr(t, c) for c in _TIMER_COLUMNS}) for t in timers if t is not None)
+    )
+
+
+def start_planned(db: Session, ticket_id: int, planned: PlannedTimers) -> None:
+    """Insert planned timers for the ticket in one statement."""
+    if planned.rows:
+        db.execute(insert(SlaTimer), [{**row, "ticket_id": ticket_id} for row in planned.rows])
+
+
 def on_created(db: Session, facts: TicketFacts, now: datetime) -> None:
     """Start first response, resolution, periodic update and time-in-tier timers."""
-    policy, targets = _policy_and_targets(db, facts)
-    for metric in (Metric.first_response, Metric.resolution, Metric.periodic_update):
-        if not (metric == Metric.first_response and facts.first_responded):
-            _start_target(db, facts, metric, policy, targets, now)
-    _start_time_in_tier(db, facts, policy, targets, now)
-    db.flush()
+    start_planned(db, facts.ticket_id, plan_created(db, facts, now))
 
 
 def on_status_changed(db: Session, facts: TicketFacts, old: str, new: str, now: datetime) -> None:
@@ -377,7 +449,7 @@ def on_public_reply(db: Session, facts: TicketFacts, by_customer: bool, now: dat
     if by_customer:
         if facts.first_responded and not any(t.metric == Metric.next_response.value for t in timers):
             policy, targets = _policy_and_targets(db, facts)
-            _start_target(db, facts, Metric.next_response, policy, targets, now)
+            _add(db, _start_target(db, facts, Metric.next_response, policy, targets, now))
         db.flush()
         return
     restart_update = False
@@ -391,7 +463,7 @@ def on_public_reply(db: Session, facts: TicketFacts, by_customer: bool, now: dat
             restart_update = restart_update or timer.metric == Metric.periodic_update.value
     if restart_update:
         policy, targets = _policy_and_targets(db, facts)
-        _start_target(db, facts, Metric.periodic_update, policy, targets, now)
+        _add(db, _start_target(db, facts, Metric.periodic_update, policy, targets, now))
     db.flush()
 
 
@@ -404,7 +476,7 @@ def on_tier_changed(db: Session, facts: TicketFacts, now: datetime) -> None:
             _met(db, timer, now)
     policy, targets = _policy_and_targets(db, facts)
     _retarget_open(db, facts, policy, targets, now, timers)
-    _start_time_in_tier(db, facts, policy, targets, now)
+    _add(db, _start_time_in_tier(db, facts, policy, targets, now))
     db.flush()
 
 
@@ -417,8 +489,8 @@ def on_priority_changed(db: Session, facts: TicketFacts, now: datetime) -> None:
 def _retarget_open(
     db: Session,
     facts: TicketFacts,
-    policy: SlaPolicy | None,
-    targets: dict[str, SlaTarget],
+    policy: _Policy | None,
+    targets: Mapping[str, _Target],
     now: datetime,
     timers: list[SlaTimer] | None = None,
 ) -> None:

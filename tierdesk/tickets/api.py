@@ -30,7 +30,7 @@ from tierdesk.tickets.schemas import (
     Timeline,
 )
 from tierdesk.tickets.service import TicketFilter
-from tierdesk.web.deps import DB, AppSettings, CurrentActor, Now, TxRoute
+from tierdesk.web.deps import DB, AppSettings, CurrentActor, Now, TxRoute, reads_first
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], route_class=TxRoute)
 Ref = Annotated[str, "T-1042 or 1042"]
@@ -42,6 +42,7 @@ def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="Create a ticket", response_model=TicketOut | TicketCustomerOut)
+@reads_first
 def create_ticket(data: TicketCreate, db: DB, actor: CurrentActor, now: Now) -> dict[str, Any]:
     return present(service.create_ticket(db, actor, data, now), actor)
 

@@ -13,7 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, delete, false, func, insert, or_, select, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -307,23 +320,26 @@ def tickets_in_tier(db: Session, tier_id: int) -> int:
     return int(total or 0)
 
 
+def _counter_upsert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE for one (status, tier) counter, built once per dialect:
+    it runs on every ticket write, so it is not rebuilt (and re-keyed for the cache) each time."""
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = make(TicketCounter).values(
+        status=bindparam("status"), tier_id=bindparam("tier_id"), count=bindparam("delta")
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["status", "tier_id"],
+        set_={"count": TicketCounter.count + stmt.excluded["count"]},
+    )
+
+
+_COUNTER_UPSERT = {name: _counter_upsert(name) for name in ("postgresql", "sqlite")}
+
+
 def bump_counter(db: Session, status: str, tier_id: int | None, delta: int) -> None:
     """Add `delta` to the (status, tier) counter with one upsert (no read-modify-write race)."""
-    values = {"status": status, "tier_id": tier_id or 0, "count": delta}
-    if db.get_bind().dialect.name == "postgresql":
-        pg = postgresql.insert(TicketCounter).values(**values)
-        db.execute(
-            pg.on_conflict_do_update(
-                index_elements=["status", "tier_id"], set_={"count": TicketCounter.count + delta}
-            )
-        )
-    else:
-        lite = sqlite.insert(TicketCounter).values(**values)
-        db.execute(
-            lite.on_conflict_do_update(
-                index_elements=["status", "tier_id"], set_={"count": TicketCounter.count + delta}
-            )
-        )
+    stmt = _COUNTER_UPSERT[db.get_bind().dialect.name]
+    db.execute(stmt, {"status": status, "tier_id": tier_id or 0, "delta": delta})
 
 
 def counters(db: Session) -> list[tuple[str, int, int]]:

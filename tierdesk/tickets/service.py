@@ -18,6 +18,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from tierdesk.accounts import service as accounts
+from tierdesk.core.db import begin_write
 from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tierdesk.core.memo import memoised, remember
 from tierdesk.core.security import SYSTEM, Actor, Scope, require_admin, require_signed_in, require_staff
@@ -172,8 +173,7 @@ def _routing_facts(
     tier_id: int | None,
     has_incident: bool = False,
 ) -> routing.RoutingFacts:
-    org = customers.organization_by_id(db, requester.organization_id) if requester.organization_id else None
-    tier = tiers.tier_by_id(db, tier_id) if tier_id else None
+    org = customers.org_facts(db, requester.organization_id) if requester.organization_id else None
     return routing.RoutingFacts(
         category=category,
         priority=priority,
@@ -181,7 +181,7 @@ def _routing_facts(
         language=language,
         tags=tuple(tags),
         subject=subject,
-        tier_key=tier.key if tier else None,
+        tier_key=tiers.tier_key_of(db, tier_id) if tier_id else None,
         has_incident=has_incident,
         customer_vip=requester.vip,
         customer_language=requester.language,
@@ -189,7 +189,7 @@ def _routing_facts(
         org_strategic=bool(org and org.strategic),
         org_plan=org.plan if org else None,
         org_segment=org.segment if org else None,
-        org_flags=(org.flags or {}) if org else {},
+        org_flags=dict(org.flags) if org else {},
         org_dedicated_team_id=org.dedicated_team_id if org else None,
     )
 
@@ -217,7 +217,7 @@ def routing_facts_for(db: Session, ticket: Ticket, has_incident: bool | None = N
 
 
 def _facts(db: Session, ticket: Ticket) -> sla.TicketFacts:
-    org = customers.organization_by_id(db, ticket.organization_id) if ticket.organization_id else None
+    org = customers.org_facts(db, ticket.organization_id) if ticket.organization_id else None
     return sla.TicketFacts(
         ticket_id=ticket.id,
         tier_id=ticket.tier_id,
@@ -256,16 +256,14 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
             if requester is None:
                 raise InvalidInput(f"Customer {data.requester_id} does not exist.", field="requester_id")
         elif data.requester is not None:
+            begin_write(db)  # may add the customer
             requester = customers.find_or_create_customer(db, data.requester.email, data.requester.name)
         else:
             raise InvalidInput("Say who asks: requester_id or requester {email, name}.", field="requester")
     if requester is None:
         raise NotFound("The requester does not exist.")
     _check_refs(db, data.tier_id, data.team_id, data.assignee_id)
-    tier_id = data.tier_id
-    if tier_id is None:
-        default = tiers.default_tier(db)
-        tier_id = default.id if default else None
+    tier_id = data.tier_id if data.tier_id is not None else tiers.default_tier_id(db)
     language = data.language or requester.language
     # Skip-tier rules: what the creator set explicitly wins over a rule.
     decision = routing.decide(
@@ -292,10 +290,26 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
         else data.priority.value
     )
     tags = list(dict.fromkeys([*data.tags, *decision.add_tags]))
+    status = Status.open if data.assignee_id else Status.new
+    org = customers.org_facts(db, requester.organization_id) if requester.organization_id else None
+    timers = sla.plan_created(
+        db,
+        sla.TicketFacts(
+            ticket_id=0,  # not known yet; start_planned fills it in
+            tier_id=tier_id,
+            priority=priority,
+            status=status.value,
+            plan=org.plan if org else None,
+            segment=org.segment if org else None,
+            org_calendar_id=org.calendar_id if org else None,
+        ),
+        now,
+    )
+    begin_write(db)  # everything above only read: on SQLite the write lock is taken here
     ticket = Ticket(
         subject=data.subject.strip(),
         description=data.description,
-        status=(Status.open if data.assignee_id else Status.new).value,
+        status=status.value,
         priority=priority,
         category=data.category,
         channel=data.channel.value,
@@ -334,8 +348,7 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
         },
     )
     repo.bump_counter(db, ticket.status, ticket.tier_id, +1)
-    db.flush()
-    sla.on_created(db, _facts(db, ticket), now)
+    sla.start_planned(db, ticket.id, timers)
     return ticket
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
 from tierdesk.core.errors import Conflict, InvalidInput
-from tierdesk.core.memo import memoised
+from tierdesk.core.memo import memoised, shared
 from tierdesk.core.security import Actor, require_staff, require_supervisor
 from tierdesk.tiers import repository as repo
 from tierdesk.tiers.models import AgentProfile, Calendar, EscalationPath, Skill, Team, Tier
@@ -80,6 +80,26 @@ def tier_by_key(db: Session, key: str) -> Tier | None:
 
 def default_tier(db: Session) -> Tier | None:
     return repo.default_tier(db)
+
+
+def default_tier_id(db: Session) -> int | None:
+    """The tier new tickets start in, per process and configuration generation."""
+
+    def load() -> int | None:
+        tier = repo.default_tier(db)
+        return tier.id if tier else None
+
+    return shared(db, "default_tier_id", load)
+
+
+def tier_key_of(db: Session, tier_id: int) -> str | None:
+    """A tier's key (what routing conditions name), per process and configuration generation."""
+
+    def load() -> str | None:
+        tier = db.get(Tier, tier_id)
+        return tier.key if tier else None
+
+    return shared(db, ("tier_key", tier_id), load)
 
 
 def all_tiers(db: Session) -> list[Tier]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tierdesk.accounts import service as accounts
 from tierdesk.core.config import Settings
-from tierdesk.core.db import WriteGate
+from tierdesk.core.db import READ_FIRST_KEY, WriteGate
 from tierdesk.core.errors import Forbidden, Unauthorized
 from tierdesk.core.security import ANONYMOUS, Actor, Scope, tokens_equal
 
@@ -30,10 +30,17 @@ class TxRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
+        reads_first = getattr(self.endpoint, READS_FIRST, False)
+
         async def tx_handler(request: Request) -> Response:
-            write = request.method not in SAFE_METHODS
+            # A read-first write endpoint starts like a read and takes the write lock only
+            # when its service calls core.db.begin_write (see `reads_first`).
+            unsafe = request.method not in SAFE_METHODS
+            write = unsafe and not reads_first
             gate: WriteGate | None = None
-            if write and request.app.state.settings.sqlite_write_gate:
+            # The gate is taken at BEGIN IMMEDIATE, so a read-first request waits for it only
+            # from begin_write on.
+            if unsafe and request.app.state.settings.sqlite_write_gate:
                 gate = getattr(request.app.state.database, "write_gate", None)
             if gate is None:
                 return await run_tx(request, write)
@@ -42,21 +49,41 @@ class TxRoute(APIRoute):
 
         async def run_tx(request: Request, write: bool) -> Response:
             session: Session = request.app.state.session_factory(write)
+            if reads_first:
+                session.info[READ_FIRST_KEY] = True
             request.state.db = session
             try:
                 response = await handler(request)
-                if response.status_code < 400:
-                    await run_in_threadpool(session.commit)
-                else:
-                    await run_in_threadpool(session.rollback)
-                return response
             except BaseException:
-                await run_in_threadpool(session.rollback)
+                await run_in_threadpool(_end, session, False)
                 raise
-            finally:
-                await run_in_threadpool(session.close)
+            await run_in_threadpool(_end, session, response.status_code < 400)
+            return response
 
         return tx_handler
+
+
+def _end(session: Session, commit: bool) -> None:
+    """Commit or roll back, then close: one trip to the thread pool, not two."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
+READS_FIRST = "_tierdesk_reads_first"
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+def reads_first(endpoint: E) -> E:
+    """Mark a write endpoint whose service reads first and calls core.db.begin_write before
+    its first write, so on SQLite the write lock is held only for the writes (TxRoute opens a
+    read transaction for it). A service that never calls begin_write must not be marked."""
+    setattr(endpoint, READS_FIRST, True)
+    return endpoint
 
 
 def get_db(request: Request) -> Session:
