@@ -180,8 +180,8 @@ def test_reads_do_not_wait_for_a_held_gate(gated: Gated) -> None:
         os.close(other)
 
 
-def test_the_gate_is_off_unless_switched_on(gated: Gated) -> None:
-    assert Settings.model_fields["sqlite_write_gate"].default is False
+def test_the_gate_is_on_by_default_and_can_be_switched_off(gated: Gated) -> None:
+    assert Settings.model_fields["sqlite_write_gate"].default is True
     other = _held_elsewhere(gated.gate.path)
     gated.settings.sqlite_write_gate = False
     try:

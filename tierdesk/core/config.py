@@ -49,9 +49,9 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     # SQLite only: web write requests queue for the single write lock in arrival order
     # (core/db.py WriteGate) instead of sleeping in SQLite's busy handler. It removes "database
-    # is busy" failures and cuts p99 under write bursts but raises the median and, in the
-    # bench, cost throughput (docs/performance.md), so it is opt-in.
-    sqlite_write_gate: bool = False
+    # is busy" failures and cuts p99 under write bursts. On since ticket creation holds the
+    # lock only for its INSERTs (docs/performance.md); TIERDESK_SQLITE_WRITE_GATE=0 turns it off.
+    sqlite_write_gate: bool = True
 
     @property
     def is_sqlite(self) -> bool:

@@ -305,47 +305,55 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
         ),
         now,
     )
+    values: dict[str, Any] = {
+        "subject": data.subject.strip(),
+        "description": data.description,
+        "status": status.value,
+        "priority": priority,
+        "category": data.category,
+        "channel": data.channel.value,
+        "language": language,
+        "requester_id": requester.id,
+        "organization_id": requester.organization_id,
+        "tier_id": tier_id,
+        "team_id": team_id,
+        "assignee_id": data.assignee_id,
+        "tags": tags,
+        "merged_into_id": None,
+        "reopen_count": 0,
+        "source": "tierdesk",
+        "external_id": None,
+        "created_at": now,
+        "updated_at": now,
+        "first_responded_at": None,
+        "solved_at": None,
+        "closed_at": None,
+    }
     begin_write(db)  # everything above only read: on SQLite the write lock is taken here
-    ticket = Ticket(
-        subject=data.subject.strip(),
-        description=data.description,
-        status=status.value,
-        priority=priority,
-        category=data.category,
-        channel=data.channel.value,
-        language=language,
-        requester_id=requester.id,
-        organization_id=requester.organization_id,
-        tier_id=tier_id,
-        team_id=team_id,
-        assignee_id=data.assignee_id,
-        tags=tags,
-        created_at=now,
-        updated_at=now,
-        reopen_count=0,
-        source="tierdesk",
-    )
-    db.add(ticket)
-    db.flush()
+    ticket = repo.insert_ticket(db, values)
     if tags:
         db.execute(insert(TicketTag), [{"ticket_id": ticket.id, "tag": t} for t in tags])
-    _event(
+    record_events(
         db,
-        ticket,
         actor,
-        EventKind.created,
+        [
+            (
+                ticket.id,
+                EventKind.created,
+                {
+                    "status": ticket.status,
+                    "priority": ticket.priority,
+                    "category": ticket.category,
+                    "channel": ticket.channel,
+                    "tier_id": ticket.tier_id,
+                    "team_id": ticket.team_id,
+                    "assignee_id": ticket.assignee_id,
+                    "tags": ticket.tags,
+                    "routing": list(decision.reasons) or None,
+                },
+            )
+        ],
         now,
-        data={
-            "status": ticket.status,
-            "priority": ticket.priority,
-            "category": ticket.category,
-            "channel": ticket.channel,
-            "tier_id": ticket.tier_id,
-            "team_id": ticket.team_id,
-            "assignee_id": ticket.assignee_id,
-            "tags": ticket.tags,
-            "routing": list(decision.reasons) or None,
-        },
     )
     repo.bump_counter(db, ticket.status, ticket.tier_id, +1)
     sla.start_planned(db, ticket.id, timers)
