@@ -154,12 +154,15 @@ def _forget_generation(session: Session, *_args: Any) -> None:
     session.info.pop(GENERATION_KEY, None)
 
 
-def track_configuration() -> None:
-    """Install the hooks on every Session (idempotent; Database() calls it)."""
+def install_session_hooks() -> None:
+    """Install the configuration-generation and write-gate hooks on every Session
+    (idempotent; Database() calls it)."""
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)
         event.listen(Session, "do_orm_execute", _on_orm_execute)
         event.listen(Session, "after_begin", _forget_generation)
+        event.listen(Session, "after_commit", _release_gate_at_end)
+        event.listen(Session, "after_rollback", _release_gate_at_end)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -319,11 +322,21 @@ class _GateSlot:
 _current_slot: ContextVar[_GateSlot | None] = ContextVar("tierdesk_write_gate", default=None)
 
 
+def _release_gate_at_end(session: Session, *_args: Any) -> None:
+    """A gated write gives the gate back as soon as its transaction has committed or rolled
+    back, not when the request is over: the next writer need not wait for this response to
+    be serialised and sent."""
+    slot = _current_slot.get()
+    if slot is not None and slot.held:
+        slot.held = False
+        slot.gate.release()
+
+
 class Database:
     """The engine plus two session factories: reads (deferred) and writes (immediate)."""
 
     def __init__(self, url: str, echo: bool = False) -> None:
-        track_configuration()
+        install_session_hooks()
         self.url = normalise_url(url)
         if self.url.startswith("sqlite:///"):
             from pathlib import Path

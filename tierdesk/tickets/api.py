@@ -44,7 +44,11 @@ def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
 @router.post("", status_code=201, summary="Create a ticket", response_model=TicketOut | TicketCustomerOut)
 @reads_first
 def create_ticket(data: TicketCreate, db: DB, actor: CurrentActor, now: Now) -> dict[str, Any]:
-    return present(service.create_ticket(db, actor, data, now), actor)
+    out = present(service.create_ticket(db, actor, data, now), actor)
+    # Commit here, in the worker thread, so SQLite's write lock (and the write gate) is let go
+    # before the response is serialised and sent; TxRoute's commit then has nothing to do.
+    db.commit()
+    return out
 
 
 @router.post("/import", status_code=201, summary="Bulk import tickets with their history (admin)")

@@ -57,7 +57,10 @@ class TxRoute(APIRoute):
             except BaseException:
                 await run_in_threadpool(_end, session, False)
                 raise
-            await run_in_threadpool(_end, session, response.status_code < 400)
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                await run_in_threadpool(_end, session, response.status_code < 400)
+            else:
+                session.close()  # the endpoint committed already (reads_first): nothing to wait on
             return response
 
         return tx_handler
