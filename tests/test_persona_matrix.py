@@ -720,10 +720,26 @@ def test_anonymous_callers_get_401_from_every_endpoint(world: World) -> None:
         f"/organizations/{world.org_ids['acme']}",
         "/customers",
         f"/customers/{world.customer_ids['alice']}",
+        "/dashboard",
     ]
     got = {path: world.get(ANONYMOUS, path).status_code for path in paths}
     wrong = {path: status for path, status in got.items() if status != 401}
     assert not wrong, f"anonymous GETs answered without asking to sign in: {wrong}"
+
+
+# --- the supervisor dashboard: figures, never tickets ------------------------------------------------
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_only_supervisors_and_admins_read_the_dashboard_and_it_names_no_ticket(
+    world: World, persona: str
+) -> None:
+    r = world.get(persona, "/dashboard")  # every response is scanned for other tickets' markers
+    expected = {ANONYMOUS: 401, "supervisor": 200, "admin": 200}.get(persona, 403)
+    assert r.status_code == expected, f"{persona} GET /dashboard: {r.status_code}"
+    if expected == 200:
+        counts = {row["tier"]: row["total"] for row in r.json()["tickets"]}
+        # Counts cover every unsolved ticket, the need-to-know one included (a number, not a ticket).
+        assert counts["L1"] == 2 and counts["L2"] == 1 and counts.get("L4") == 1
+        assert not any(marker in r.text for marker in ("T-", "subject"))
 
 
 # --- staff-only endpoints: links and merge ----------------------------------------------------------

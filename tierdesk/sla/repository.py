@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tierdesk.sla.models import SlaPolicy, SlaTarget, SlaTimer
@@ -142,3 +142,39 @@ def claim(
                 db.expire(held[row.id], [column])
     claimed = [ClaimedTimer(r.id, r.ticket_id, r.metric, r.tier_id, r.target_seconds, r.due_at) for r in rows]
     return sorted(claimed, key=lambda t: (t.due_at, t.id))
+
+
+# --- supervisor dashboard ----------------------------------------------------------------------
+def breached_open_counts(db: Session) -> list[tuple[int | None, str, int]]:
+    """(tier_id, metric, n) of fired targets not met or cancelled: the partial index
+    ix_sla_timers_breached holds only those rows (its predicate is repeated here)."""
+    stmt = (
+        select(SlaTimer.tier_id, SlaTimer.metric, func.count())
+        .where(SlaTimer.fired_at.is_not(None), SlaTimer.met_at.is_(None), SlaTimer.cancelled_at.is_(None))
+        .group_by(SlaTimer.tier_id, SlaTimer.metric)
+    )
+    return [(t, m, int(n)) for t, m, n in db.execute(stmt)]
+
+
+def due_counts(db: Session, now: datetime, until: datetime) -> list[tuple[int | None, str, int, int]]:
+    """(tier_id, metric, overdue, due by `until`) of running, unfired targets due by
+    `until`: a range of the partial ix_sla_timers_due. Overdue = past due but not yet fired
+    by the scheduler (it is late); the rest run out between now and `until`."""
+    # The predicate of ix_sla_timers_due in full (fired_at IS NULL AND running), then the range.
+    stmt = (
+        select(
+            SlaTimer.tier_id,
+            SlaTimer.metric,
+            func.sum(case((SlaTimer.due_at <= now, 1), else_=0)),
+            func.sum(case((SlaTimer.due_at > now, 1), else_=0)),
+        )
+        .where(
+            SlaTimer.fired_at.is_(None),
+            SlaTimer.paused_at.is_(None),
+            SlaTimer.met_at.is_(None),
+            SlaTimer.cancelled_at.is_(None),
+            SlaTimer.due_at <= until,
+        )
+        .group_by(SlaTimer.tier_id, SlaTimer.metric)
+    )
+    return [(t, m, int(a or 0), int(b or 0)) for t, m, a, b in db.execute(stmt)]

@@ -1123,3 +1123,29 @@ def import_tickets(db: Session, actor: Actor, req: ImportRequest, now: datetime)
     return ImportResult(
         created=len(created_ids), skipped_existing=len(req.tickets) - len(created_ids), ticket_ids=created_ids
     )
+
+
+# --- figures for the supervisor dashboard (aggregates only: no ticket leaves here) -----------
+def created_per_window(db: Session, bounds: Sequence[datetime]) -> list[int]:
+    """Tickets created (`created` events) in each window [bounds[i], bounds[i+1])."""
+    return repo.event_counts_in_windows(db, EventKind.created.value, bounds)
+
+
+def solved_per_window(db: Session, bounds: Sequence[datetime]) -> list[int]:
+    """Status changes to solved in each window (a ticket solved twice counts twice)."""
+    return repo.event_counts_in_windows(db, EventKind.field_changed.value, bounds, solved_only=True)
+
+
+def tier_moves_since(
+    db: Session, since: datetime, today: datetime
+) -> list[tuple[str, str | None, str | None, str | None, int, int]]:
+    """Escalations and de-escalations since `since`, grouped by (kind, field, old, new):
+    field "tier" moves between tier ids, field "team" between teams of one tier. The last
+    two numbers are the moves since `today` and since `since`."""
+    kinds = [EventKind.escalated.value, EventKind.de_escalated.value]
+    return repo.moves_since(db, kinds, since, today)
+
+
+def open_assigned_counts(db: Session, user_ids: Sequence[int]) -> dict[int, int]:
+    """Open (new, open, pending, on hold) tickets assigned to each of `user_ids`."""
+    return repo.open_assigned_counts(db, user_ids, [s.value for s in OPEN_STATUSES])

@@ -26,6 +26,8 @@ from tierdesk.core.logging import configure_logging
 from tierdesk.core.storage import FileStore
 from tierdesk.csat import api as csat_api
 from tierdesk.customers import api as customers_api
+from tierdesk.dashboard import api as dashboard_api
+from tierdesk.dashboard import pages as dashboard_pages
 from tierdesk.engineering import api as engineering_api
 from tierdesk.escalation import api as escalation_api
 from tierdesk.kb import api as kb_api
@@ -128,6 +130,7 @@ def create_app(
         swarms_api.router,
         csat_api.router,
         kb_api.router,
+        dashboard_api.router,
     ):
         app.include_router(router)
     app.include_router(accounts_pages.router)
@@ -136,6 +139,7 @@ def create_app(
     app.include_router(admin_pages.router)
     app.include_router(pages.router)
     app.include_router(workspace_pages.router)
+    app.include_router(dashboard_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     def limit_for(path: str) -> int:
