@@ -71,6 +71,14 @@ class SlaTimer(Base):
             sqlite_where=text(f"fired_at IS NULL AND {RUNNING}"),
             postgresql_where=text(f"fired_at IS NULL AND {RUNNING}"),
         ),
+        # The time boxes among them (each breach escalates, so they get their own, smaller
+        # batch): without it that claim walked every due timer of every other metric.
+        Index(
+            "ix_sla_timers_box_due",
+            "due_at",
+            sqlite_where=text(f"metric = 'time_in_tier' AND fired_at IS NULL AND {RUNNING}"),
+            postgresql_where=text(f"metric = 'time_in_tier' AND fired_at IS NULL AND {RUNNING}"),
+        ),
         Index(
             "ix_sla_timers_warn",
             "warn_at",
