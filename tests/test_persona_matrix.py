@@ -38,6 +38,7 @@ from tierdesk.core.clock import FrozenClock
 from tierdesk.core.security import SYSTEM, Role
 from tierdesk.customers import service as customers
 from tierdesk.customers.schemas import CustomerIn
+from tierdesk.search import service as search
 from tierdesk.tickets import service as tickets
 from tierdesk.tickets.models import MessageKind
 from tierdesk.tickets.schemas import LinkCreate, MessageCreate, TicketCustomerOut, TicketPatch
@@ -567,6 +568,27 @@ def test_search_filters_never_show_a_persona_more_than_they_may_see(
             continue
         expected = {k for k in VISIBLE[persona] if matches(TICKETS[k])}
         assert found == expected, f"{persona} {label}"
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_keyword_search_finds_only_what_the_persona_may_see_and_notes_for_staff_only(
+    world: World, db: Session, clock: FrozenClock, persona: str
+) -> None:
+    search.drain_queue(db, clock.now())  # what the worker does after the fixture's changes
+    for q, expected in (
+        ("help needed", VISIBLE[persona]),  # every subject
+        ("details description", VISIBLE[persona]),  # every description
+        ("chargeback history", VISIBLE[persona] if persona in STAFF else frozenset()),  # every note
+        ("staff only help", VISIBLE[persona] if persona in STAFF else frozenset()),  # note + subject
+    ):
+        for order in ("newest", "relevance"):
+            r = world.get(persona, "/tickets/search", params={"q": q, "limit": 100, "order": order})
+            if persona == ANONYMOUS:
+                assert r.status_code == 401
+                continue
+            assert r.status_code == 200, r.text
+            found = {world.key_of(item["id"]) for item in r.json()["items"]}
+            assert found == expected, f"{persona} searching {q!r} ({order})"
 
 
 # --- customers and internal material --------------------------------------------------------------

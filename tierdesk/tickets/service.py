@@ -26,6 +26,7 @@ from tierdesk.core.storage import FileStore, check_upload
 from tierdesk.customers import service as customers
 from tierdesk.customers.models import Customer
 from tierdesk.routing import service as routing
+from tierdesk.search import queue as search
 from tierdesk.sla import service as sla
 from tierdesk.tickets import repository as repo
 from tierdesk.tickets.models import (
@@ -335,6 +336,7 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
         },
     )
     repo.bump_counter(db, ticket.status, ticket.tier_id, +1)
+    search.enqueue(db, ticket.id)
     db.flush()
     sla.on_created(db, _facts(db, ticket), now)
     return ticket
@@ -406,6 +408,8 @@ def update_ticket(db: Session, actor: Actor, ticket_id: int, patch: TicketPatch,
                 db, ticket, actor, EventKind.field_changed, now, name.removesuffix("_id"), old, value, reason
             )
             changed_names.add(name)
+    if "subject" in changed_names:
+        search.enqueue(db, ticket.id)
     if "priority" in changed_names:
         sla.on_priority_changed(db, _facts(db, ticket), now)
     if "tier_id" in fields and patch.tier_id != ticket.tier_id:
@@ -606,6 +610,7 @@ def add_message(db: Session, actor: Actor, ticket_id: int, data: MessageCreate, 
     db.flush()
     kind = EventKind.internal_note if internal else EventKind.public_reply
     _event(db, ticket, actor, kind, now, data={"message_id": message.id})
+    search.enqueue(db, ticket.id)
     if actor.is_customer:
         if ticket.status in (Status.pending.value, Status.solved.value, Status.on_hold.value):
             _set_status(db, ticket, actor, Status.open, now, "customer replied")
@@ -808,6 +813,7 @@ def merge(
     )
     db.add(note)
     _event(db, target, actor, EventKind.merged, now, data={"from": source.id}, reason=reason)
+    search.enqueue(db, target.id)
     target.updated_at = now
     db.flush()
     return target
@@ -1102,6 +1108,7 @@ def import_tickets(db: Session, actor: Actor, req: ImportRequest, now: datetime)
             }
         )
         db.execute(insert(TicketEvent), history)
+        search.enqueue(db, ticket.id)
         counts[(ticket.status, ticket.tier_id)] += 1
     for (status, tier_id), n in counts.items():
         repo.bump_counter(db, status, tier_id, n)

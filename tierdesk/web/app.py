@@ -35,6 +35,7 @@ from tierdesk.kb import pages as kb_pages
 from tierdesk.notifications import api as notifications_api
 from tierdesk.portal import pages as portal_pages
 from tierdesk.routing import api as routing_api
+from tierdesk.search import api as search_api
 from tierdesk.sla import api as sla_api
 from tierdesk.swarms import api as swarms_api
 from tierdesk.tickets import api as tickets_api
@@ -117,6 +118,7 @@ def create_app(
 
     errors.install(app)
     for router in (
+        search_api.router,  # before tickets: /tickets/search is not a ticket ref
         tickets_api.router,
         escalation_api.router,
         sla_api.router,
