@@ -19,7 +19,7 @@ down_revision: str | None = "i9merge"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SOLVED_EVENT = "kind = 'field_changed' AND field = 'status' AND new = 'solved'"
+SOLVED_EVENT = "field = 'status' AND new = 'solved'"
 BREACHED_OPEN = "fired_at IS NOT NULL AND met_at IS NULL AND cancelled_at IS NULL"
 
 

@@ -25,18 +25,19 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     true,
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from tierdesk.core.bulk import id_in
 from tierdesk.core.errors import InvalidInput
 from tierdesk.core.security import Actor
 from tierdesk.sla.models import SlaTimer
 from tierdesk.swarms.models import SwarmMember
 from tierdesk.tickets.models import (
+    SOLVED_EVENT,
     Attachment,
     Message,
     MessageKind,
@@ -274,8 +275,7 @@ def briefs(db: Session, ticket_ids: Sequence[int]) -> list[Any]:
     if not ticket_ids:
         return []
     cols = (Ticket.id, Ticket.subject, Ticket.assignee_id, Ticket.team_id, Ticket.tier_id)
-    # The ids travel as one parameter (core.bulk.id_in): a scheduler batch names 1,000.
-    return list(db.execute(select(*cols).where(id_in(db, Ticket.id, sorted(set(ticket_ids))))).all())
+    return list(db.execute(select(*cols).where(Ticket.id.in_(sorted(set(ticket_ids))))).all())
 
 
 def team_id_of(db: Session, ticket_id: int) -> int | None:
@@ -363,12 +363,12 @@ def event_counts_in_windows(
         func.coalesce(func.sum(case((and_(TicketEvent.at >= lo, TicketEvent.at < hi), 1), else_=0)), 0)
         for lo, hi in pairwise(bounds)
     ]
-    stmt = select(*buckets).where(
-        TicketEvent.kind == kind, TicketEvent.at >= bounds[0], TicketEvent.at < bounds[-1]
-    )
-    if solved_only:
-        # The partial index's predicate, spelled as in its WHERE clause so both planners use it.
-        stmt = stmt.where(TicketEvent.field == "status", TicketEvent.new == "solved")
+    # Solved: the partial index's predicate as literal SQL, because SQLite uses a partial
+    # index only when the query's WHERE names the same constants (a bound parameter never
+    # matches). Only field_changed events set field = 'status' AND new = 'solved' (a reopen
+    # sets 'open').
+    which = text(SOLVED_EVENT) if solved_only else TicketEvent.kind == kind
+    stmt = select(*buckets).where(which, TicketEvent.at >= bounds[0], TicketEvent.at < bounds[-1])
     row = db.execute(stmt).one()
     return [int(n or 0) for n in row]
 
