@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tierdesk.core.bulk import id_in
 from tierdesk.core.errors import InvalidInput
 from tierdesk.core.security import Actor
 from tierdesk.sla.models import SlaTimer
@@ -275,7 +276,8 @@ def briefs(db: Session, ticket_ids: Sequence[int]) -> list[Any]:
     if not ticket_ids:
         return []
     cols = (Ticket.id, Ticket.subject, Ticket.assignee_id, Ticket.team_id, Ticket.tier_id)
-    return list(db.execute(select(*cols).where(Ticket.id.in_(sorted(set(ticket_ids))))).all())
+    # The ids travel as one parameter (core.bulk.id_in): a scheduler batch names 1,000.
+    return list(db.execute(select(*cols).where(id_in(db, Ticket.id, sorted(set(ticket_ids))))).all())
 
 
 def team_id_of(db: Session, ticket_id: int) -> int | None:
