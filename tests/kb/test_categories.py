@@ -367,3 +367,24 @@ def test_customers_cannot_reach_the_category_management_page(
     res = client.post(f"/kb/manage/categories/{billing.id}/delete", data={"csrf": csrf})
     assert res.status_code == 404
     assert _exists(db, Category, billing.id)
+
+
+def test_a_category_is_deleted_once_its_faq_entries_are_removed(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    token = f.token(db, hd.users["l1"], clock.now())
+    cat = kb.create_category(db, SYSTEM, CategoryIn(name="Shipping"), clock.now())
+    entry = kb.create_faq(
+        db,
+        SYSTEM,
+        FaqIn(category="shipping", locale="en", question="Where is my parcel?", answer="Track it."),
+        clock.now(),
+    )
+    refused = client.delete(f"/api/v1/kb/categories/{cat.id}", headers=auth(token))
+    assert refused.status_code == 409 and refused.json()["faq_entries"] == 1
+    customer = f.token(db, hd.users["alice"], clock.now())
+    assert client.delete(f"/api/v1/kb/faq/{entry.id}", headers=auth(customer)).status_code == 403
+    assert client.delete(f"/api/v1/kb/faq/{entry.id}", headers=auth(token)).status_code == 204
+    assert client.delete(f"/api/v1/kb/faq/{entry.id}", headers=auth(token)).status_code == 404
+    assert client.delete(f"/api/v1/kb/categories/{cat.id}", headers=auth(token)).status_code == 204

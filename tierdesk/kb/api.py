@@ -285,6 +285,12 @@ def create_faq(data: FaqIn, db: DB, actor: CurrentActor, now: Now) -> FaqOut:
     return FaqOut.model_validate(service.create_faq(db, actor, data, now))
 
 
+@router.delete("/kb/faq/{entry_id}", tags=KB, status_code=204, summary="Remove an FAQ entry (staff)")
+def delete_faq(entry_id: int, db: DB, actor: StaffActor) -> Response:
+    service.delete_faq(db, actor, entry_id)
+    return Response(status_code=204)
+
+
 @router.post(
     "/answers",
     tags=KB,

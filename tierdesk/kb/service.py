@@ -868,6 +868,16 @@ def create_faq(db: Session, actor: Actor, data: FaqIn, now: datetime) -> FaqEntr
     return entry
 
 
+def delete_faq(db: Session, actor: Actor, entry_id: int) -> None:
+    """Remove an FAQ entry (staff); the article it pointed at stays."""
+    require_staff(actor)
+    entry = db.get(FaqEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"There is no FAQ entry {entry_id}.")
+    db.delete(entry)
+    db.flush()
+
+
 def list_faq(
     db: Session, actor: Actor, locale: str | None, category: str | None, featured: bool | None
 ) -> list[FaqEntry]:
