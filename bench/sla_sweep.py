@@ -104,6 +104,8 @@ def fresh_database(url: str | None, keep: bool) -> Target:
             if not keep:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
+                if url is None:
+                    path.parent.rmdir()  # the temporary folder, empty now
 
         return Target(f"sqlite:///{path}", drop_file, f"SQLite file {path}")
     base = make_url(normalise_url(url))
