@@ -2,10 +2,13 @@
 
     python bench/kb_search.py --articles 100000 [--queries 300] [--backends sqlite,postgresql]
                               [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--keep]
+    python bench/kb_search.py --reuse URL   # measure a database kept by an earlier --keep run
 
 Builds a fresh database per backend with the Alembic migrations (a temporary SQLite file; a
 new database `tierdesk_kbbench_<random>` on the PostgreSQL server of --pg-url, dropped at the
-end unless --keep). Generates N articles in a seeded mix of languages (40% English, 20% each
+end unless --keep; with --keep the SQLite file is left in the temporary directory and its
+URL printed, so `--reuse URL` can measure the same data again, e.g. before and after a
+change to kb/search.py). Generates N articles in a seeded mix of languages (40% English, 20% each
 Chinese, Japanese, Italian; 90% public, 10% internal). Words follow a
 Zipf distribution over a vocabulary of real support words plus synthetic rare words, so some
 query terms hit most documents and others a handful, as in a real help center. Rows are
@@ -34,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, insert, make_url, select, text
+from sqlalchemy import create_engine, func, insert, make_url, select, text
 
 from tierdesk.core.db import Database, normalise_url
 from tierdesk.core.migrate import upgrade
@@ -566,19 +569,37 @@ def index_size(database: Database) -> str:
         if database.is_sqlite:
             pages = conn.exec_driver_sql("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'kb_fts%'").scalar()
             return f"FTS5 index {int(pages or 0) / 1e6:.0f} MB"
-        size = conn.exec_driver_sql("SELECT pg_relation_size('ix_kb_search_docs_tsv')").scalar()
-        return f"GIN index {int(size or 0) / 1e6:.0f} MB"
+        row = conn.exec_driver_sql(
+            "SELECT pg_relation_size('ix_kb_search_vectors_tsv'), pg_total_relation_size('kb_search_vectors')"
+        ).one()
+        return f"GIN index {int(row[0] or 0) / 1e6:.0f} MB, kb_search_vectors {int(row[1] or 0) / 1e6:.0f} MB in all"
 
 
-def run(name: str, url: str, args: argparse.Namespace) -> None:
+def run(name: str, url: str, args: argparse.Namespace, reuse: bool = False) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n== {name}: {args.articles:,} articles (load average {load} on {os.cpu_count()} CPUs) ==")
-    database, figures = build(url, args.articles, args.seed)
+    if reuse:
+        database = Database(url)
+        with database.session(write=False) as db:
+            print(
+                f"  reusing {make_url(url).render_as_string()}: {db.scalar(select(func.count(Article.id))):,} articles"
+            )
+    else:
+        database, figures = build(url, args.articles, args.seed)
+        print(f"  load {figures['load_s']:.1f} s, index {figures['index_s']:.1f} s")
+        if args.keep:
+            print(f"  kept: --reuse {make_url(url).render_as_string(hide_password=False)}")
     try:
-        print(f"  load {figures['load_s']:.1f} s, index {figures['index_s']:.1f} s, {index_size(database)}")
+        print(f"  {index_size(database)}")
+        t0, c0 = time.perf_counter(), time.process_time()
         qs = queries(database, args.queries, args.seed)
         for label, samples in measure(database, qs).items():
             print(f"  {label:26s} {percentiles(samples)}")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"  measured in {time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU "
+            f"(load average after: {load})"
+        )
     finally:
         database.dispose()
 
@@ -593,11 +614,25 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--reuse", metavar="URL", help="measure this database (kept by --keep) without building"
+    )
     args = parser.parse_args()
+    if args.reuse:
+        kind = "SQLite FTS5" if args.reuse.startswith("sqlite") else "PostgreSQL tsvector + GIN"
+        run(kind, normalise_url(args.reuse), args, reuse=True)
+        return
     backends = args.backends.split(",")
     if "sqlite" in backends:
-        with tempfile.TemporaryDirectory() as tmp:
-            run("SQLite FTS5", f"sqlite:///{Path(tmp) / 'kb.db'}", args)
+        if args.keep:
+            run(
+                "SQLite FTS5",
+                f"sqlite:///{Path(tempfile.mkdtemp(prefix='tierdesk_kbbench_')) / 'kb.db'}",
+                args,
+            )
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                run("SQLite FTS5", f"sqlite:///{Path(tmp) / 'kb.db'}", args)
     if "postgresql" in backends:
         server = make_url(normalise_url(args.pg_url))
         name = f"tierdesk_kbbench_{secrets.token_hex(3)}"

@@ -18,9 +18,19 @@ Measured and printed: idle tick p50/p95 (tick + commit in a fresh write session,
 scheduler runs it every second), the time to fire the --due targets per batch size (one
 commit per tick, until a tick returns nothing; the due set is reset between batch sizes),
 the same for the escalation variant, idle ticks right after the sweep, SQL statements per
-fired target, peak RSS of this process, and the query plans of the two claiming UPDATEs
-(captured from a real tick) showing the partial indexes are used. --profile runs cProfile
-around the sweeps and prints where the time goes (its timings are then not comparable).
+fired target, the CPU seconds behind each sweep (this process, and on a PostgreSQL server on
+the same machine its backends, read from /proc) with the load average, peak RSS of this
+process, and the query plans of the three claiming UPDATEs (captured from a real tick)
+showing the partial indexes are used. --profile runs cProfile around the sweeps and prints
+where the time goes (its timings are then not comparable).
+
+Loading 1M tickets takes minutes; to compare code changes back to back, build once with
+--keep and measure again with --reuse URL (same --tickets/--due; the first-response sweep
+is reset first, the time-in-tier sweep skipped):
+
+    python bench/sla_sweep.py --tickets 1000000 --due 100000 --escalations 0 --keep \
+        --url sqlite:////tmp/sla1m.db
+    python bench/sla_sweep.py --tickets 1000000 --due 100000 --reuse sqlite:////tmp/sla1m.db
 """
 
 from __future__ import annotations
@@ -94,6 +104,8 @@ def fresh_database(url: str | None, keep: bool) -> Target:
             if not keep:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
+                if url is None:
+                    path.parent.rmdir()  # the temporary folder, empty now
 
         return Target(f"sqlite:///{path}", drop_file, f"SQLite file {path}")
     base = make_url(normalise_url(url))
@@ -301,6 +313,11 @@ def retire_leftovers(database: Database) -> int:
     return left
 
 
+def count_open(database: Database) -> int:
+    with database.engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM tickets WHERE status = 'open'").scalar() or 0)
+
+
 def reset_first_responses(database: Database) -> None:
     """Un-fire the first-response sweep so another batch size can run on the same data."""
     with database.engine.begin() as conn:
@@ -318,10 +335,35 @@ class Stats:
     statements: int = 0
     captured: list[tuple[str, Any]] = field(default_factory=list)
     capturing: bool = False
+    backends: set[int] = field(default_factory=set)  # PostgreSQL server processes we talked to
+
+    def backend_cpu(self) -> float | None:
+        """CPU seconds (user + system) the PostgreSQL backends of this process have used, read
+        from /proc (server on the same machine); None on SQLite or when /proc does not show them."""
+        if not self.backends:
+            return None
+        total = 0
+        try:
+            for pid in self.backends:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        except OSError:
+            return None
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 def instrument(engine: Engine) -> Stats:
     stats = Stats()
+
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _backend(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("SELECT pg_backend_pid()")
+            stats.backends.add(int(cur.fetchone()[0]))
+            cur.close()
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
@@ -382,6 +424,14 @@ def maybe_profiled(enabled: bool, title: str, say: Callable[[str], None]) -> Ite
             say(f"\n--- profile: {title}, by {order} ---\n{out.getvalue()}")
 
 
+def cpu_note(s: dict[str, Any]) -> str:
+    """CPU seconds behind a sweep: this process, and the PostgreSQL backends when known."""
+    note = f"CPU {s['cpu_s']:.1f} s client"
+    if s["server_cpu_s"] is not None:
+        note += f" + {s['server_cpu_s']:.1f} s server"
+    return note + f", load {os.getloadavg()[0]:.2f}"
+
+
 def drain(
     database: Database,
     stats: Stats,
@@ -396,6 +446,7 @@ def drain(
     durations: list[float] = []
     statements = stats.statements
     rss_before = rss_mb()
+    cpu_before, server_before = time.process_time(), stats.backend_cpu()
     started = time.perf_counter()
     while True:
         tick_started = time.perf_counter()
@@ -409,7 +460,12 @@ def drain(
             break
         if elapsed > timeout:
             break
+    server_after = stats.backend_cpu()
     return {
+        "cpu_s": time.process_time() - cpu_before,
+        "server_cpu_s": None
+        if server_before is None or server_after is None
+        else server_after - server_before,
         "batch": batch,
         "fired": fired,
         "expected": expected,
@@ -426,7 +482,7 @@ def drain(
 
 
 def claim_plans(database: Database, stats: Stats, now: datetime) -> list[tuple[str, str]]:
-    """Run one real tick at `now` (rolled back), capture its two claiming UPDATEs (each picks
+    """Run one real tick at `now` (rolled back), capture its claiming UPDATEs (each picks
     its rows with a subquery on a partial index), EXPLAIN them (rolled back too)."""
     stats.captured.clear()
     stats.capturing = True
@@ -480,6 +536,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="give up a sweep after this many seconds")
     parser.add_argument("--profile", action="store_true", help="cProfile the sweeps (timings not comparable)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse",
+        default=None,
+        metavar="URL",
+        help="measure on a database an earlier --keep run built (same --tickets/--due): no loading; "
+        "the first-response sweep is reset first; time-in-tier sweep skipped",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.due <= args.tickets:
         parser.error("--due must be between 1 and --tickets")
@@ -490,18 +553,30 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
 
     rss_start = peak_rss_mb()
-    target = fresh_database(args.url, args.keep)
+    if args.reuse:
+        url = normalise_url(args.reuse)
+        target = Target(url, lambda: None, f"reused {make_url(url).render_as_string()}")
+        escalations = 0
+    else:
+        target = fresh_database(args.url, args.keep)
     database = Database(target.url)
     try:
         say(f"tierdesk SLA sweep bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
         say(f"  {target.label}; {database.engine.dialect.name} {server_version(database)}")
         say(f"  Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}")
-        upgrade(database.url)
-        refs = reference_rows(database)
-        plan = Plan(args.tickets, args.due, escalations)
-        bulk_load(database, refs, plan, say)
+        if args.reuse:
+            open_now = count_open(database)
+            if open_now != args.tickets:
+                sys.exit(f"{args.reuse} holds {open_now:,} open tickets, not --tickets {args.tickets:,}")
+            reset_first_responses(database)
+        else:
+            upgrade(database.url)
+            refs = reference_rows(database)
+            plan = Plan(args.tickets, args.due, escalations)
+            bulk_load(database, refs, plan, say)
         rss_loaded = peak_rss_mb()
         stats = instrument(database.engine)
+        database.engine.dispose()  # new connections, so the PostgreSQL backends get recorded
         results: list[tuple[str, str]] = []
 
         idle = idle_ticks(database, NOW0, args.idle_ticks)
@@ -526,7 +601,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"fire {args.due:,} first-response breaches, batch {batch}",
                     f"{s['fired']:,}/{s['expected']:,} in {s['seconds']:.1f} s = {s['per_second']:,.0f}/s; "
                     f"{s['ticks']} ticks, median/worst tick {s['median_tick_s']:.2f}/{s['worst_tick_s']:.2f} s, "
-                    f"{s['sql_per_target']:.1f} SQL/target" + ("" if s["complete"] else " (TIMED OUT)"),
+                    f"{s['sql_per_target']:.1f} SQL/target; {cpu_note(s)}"
+                    + ("" if s["complete"] else " (TIMED OUT)"),
                 )
             )
         after_label = "idle tick right after the sweep (no VACUUM yet)"
@@ -557,7 +633,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"fire {escalations:,} time-in-tier breaches + auto-escalate, batch {args.escalation_batch}",
                     f"{esc['fired']:,}/{esc['expected']:,} in {esc['seconds']:.1f} s = {esc['per_second']:,.0f}/s; "
                     f"{esc['escalated']:,} escalated, median/worst tick {esc['median_tick_s']:.2f}/{esc['worst_tick_s']:.2f} s, "
-                    f"{esc['sql_per_target']:.1f} SQL/target" + ("" if esc["complete"] else " (TIMED OUT)"),
+                    f"{esc['sql_per_target']:.1f} SQL/target; {cpu_note(esc)}"
+                    + ("" if esc["complete"] else " (TIMED OUT)"),
                 )
             )
         growth = max(s["rss_growth_mb"] for s in [*sweeps, *([esc] if escalations else [])])
@@ -573,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, value in results:
             say(f"| {name} | {value} |")
         for title, text_plan in plans:
-            used = "ix_sla_timers_due" in text_plan or "ix_sla_timers_warn" in text_plan
+            used = any(f"ix_sla_timers_{name}" in text_plan for name in ("due", "warn", "box_due"))
             say(f"\n{title}\n  partial index used: {'yes' if used else 'NO'}")
             say("\n".join("    " + line for line in text_plan.splitlines()))
         if args.profile:

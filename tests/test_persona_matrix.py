@@ -38,6 +38,7 @@ from tierdesk.core.clock import FrozenClock
 from tierdesk.core.security import SYSTEM, Role
 from tierdesk.customers import service as customers
 from tierdesk.customers.schemas import CustomerIn
+from tierdesk.search import service as search
 from tierdesk.tickets import service as tickets
 from tierdesk.tickets.models import MessageKind
 from tierdesk.tickets.schemas import LinkCreate, MessageCreate, TicketCustomerOut, TicketPatch
@@ -569,6 +570,27 @@ def test_search_filters_never_show_a_persona_more_than_they_may_see(
         assert found == expected, f"{persona} {label}"
 
 
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_keyword_search_finds_only_what_the_persona_may_see_and_notes_for_staff_only(
+    world: World, db: Session, clock: FrozenClock, persona: str
+) -> None:
+    search.drain_queue(db, clock.now())  # what the worker does after the fixture's changes
+    for q, expected in (
+        ("help needed", VISIBLE[persona]),  # every subject
+        ("details description", VISIBLE[persona]),  # every description
+        ("chargeback history", VISIBLE[persona] if persona in STAFF else frozenset()),  # every note
+        ("staff only help", VISIBLE[persona] if persona in STAFF else frozenset()),  # note + subject
+    ):
+        for order in ("newest", "relevance"):
+            r = world.get(persona, "/tickets/search", params={"q": q, "limit": 100, "order": order})
+            if persona == ANONYMOUS:
+                assert r.status_code == 401
+                continue
+            assert r.status_code == 200, r.text
+            found = {world.key_of(item["id"]) for item in r.json()["items"]}
+            assert found == expected, f"{persona} searching {q!r} ({order})"
+
+
 # --- customers and internal material --------------------------------------------------------------
 @pytest.mark.parametrize("persona", CUSTOMERS)
 def test_internal_notes_never_reach_customers(world: World, persona: str) -> None:
@@ -720,10 +742,26 @@ def test_anonymous_callers_get_401_from_every_endpoint(world: World) -> None:
         f"/organizations/{world.org_ids['acme']}",
         "/customers",
         f"/customers/{world.customer_ids['alice']}",
+        "/dashboard",
     ]
     got = {path: world.get(ANONYMOUS, path).status_code for path in paths}
     wrong = {path: status for path, status in got.items() if status != 401}
     assert not wrong, f"anonymous GETs answered without asking to sign in: {wrong}"
+
+
+# --- the supervisor dashboard: figures, never tickets ------------------------------------------------
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_only_supervisors_and_admins_read_the_dashboard_and_it_names_no_ticket(
+    world: World, persona: str
+) -> None:
+    r = world.get(persona, "/dashboard")  # every response is scanned for other tickets' markers
+    expected = {ANONYMOUS: 401, "supervisor": 200, "admin": 200}.get(persona, 403)
+    assert r.status_code == expected, f"{persona} GET /dashboard: {r.status_code}"
+    if expected == 200:
+        counts = {row["tier"]: row["total"] for row in r.json()["tickets"]}
+        # Counts cover every unsolved ticket, the need-to-know one included (a number, not a ticket).
+        assert counts["L1"] == 2 and counts["L2"] == 1 and counts.get("L4") == 1
+        assert not any(marker in r.text for marker in ("T-", "subject"))
 
 
 # --- staff-only endpoints: links and merge ----------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,10 +21,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 seed_app = typer.Typer(help="Demo and benchmark data.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+search_app = typer.Typer(help="Ticket search index.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(seed_app, name="seed")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(search_app, name="search")
 console = Console()
 
 
@@ -115,6 +118,7 @@ def seed_demo(
 ) -> None:
     """Load the demo: a B2C shop and a B2B SaaS vendor, agents on every tier, 200 tickets."""
     from tierdesk.demo import seed
+    from tierdesk.search import service as search
 
     database = _database()
     with database.session(write=True) as db:
@@ -125,6 +129,8 @@ def seed_demo(
                 f"[red]could not load the demo:[/] {exc.detail} (use --if-empty on a database that has data)"
             )
             raise typer.Exit(1) from exc
+        db.commit()
+        search.drain_queue(db, datetime.now(UTC))  # the demo's tickets are searchable at once
         db.commit()
     if created is None:
         console.print("demo data already present; nothing loaded")
@@ -149,6 +155,7 @@ def seed_bulk(
     Loads the demo first when the database is empty (tickets need tiers and agents)."""
     from tierdesk.demo import bulk
     from tierdesk.demo import seed as demo
+    from tierdesk.search import service as search
 
     database = _database()
     now = datetime.now(UTC)
@@ -174,6 +181,10 @@ def seed_bulk(
         except bulk.NoTiers as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from exc
+        indexing = time.perf_counter()
+        search.drain_queue(db, now)  # the demo's tickets, when it was loaded just now
+        search.index_range(db, lambda: now, after_id=result.first_id - 1, batch=10_000, commit=db.commit)
+        indexed = time.perf_counter() - indexing
         started = datetime.now(UTC)
         bulk.analyze(db)
         db.commit()
@@ -184,10 +195,33 @@ def seed_bulk(
         f"in {result.seconds:.1f} s = {result.per_second:,.0f} tickets/s; "
         f"{result.events:,} events, {result.messages:,} messages, {result.tags:,} tags, "
         f"{result.customers:,} customers in {result.organizations:,} organizations; "
-        f"(indexes rebuilt in {result.index_seconds:.1f} s of that); ANALYZE {analyzed:.1f} s",
+        f"(indexes rebuilt in {result.index_seconds:.1f} s of that); search index {indexed:.1f} s; "
+        f"ANALYZE {analyzed:.1f} s",
         highlight=False,
     )
     console.print("  by status: " + ", ".join(f"{s} {n:,}" for s, n in result.statuses.most_common()))
+
+
+@search_app.command("reindex")
+def search_reindex(
+    batch: Annotated[int, typer.Option(min=100, max=100_000, help="Tickets per transaction")] = 5000,
+) -> None:
+    """Rebuild the ticket search index from every ticket's text, in batches (each its own
+    transaction: the app keeps serving, tickets changed meanwhile are queued as usual)."""
+    from tierdesk.search import service as search
+
+    database = _database()
+    started = time.perf_counter()
+    with database.session(write=True) as db:
+        done = search.reindex(
+            db,
+            lambda: datetime.now(UTC),
+            batch=batch,
+            commit=db.commit,
+            progress=lambda n: console.print(f"  {n:,} tickets", highlight=False),
+        )
+    seconds = time.perf_counter() - started
+    console.print(f"[green]indexed {done:,} tickets[/] in {seconds:.1f} s", highlight=False)
 
 
 @user_app.command("create")

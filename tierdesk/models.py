@@ -8,6 +8,7 @@ from tierdesk.engineering import models as engineering_models
 from tierdesk.kb import models as kb_models
 from tierdesk.notifications import models as notifications_models
 from tierdesk.routing import models as routing_models
+from tierdesk.search import models as search_models
 from tierdesk.sla import models as sla_models
 from tierdesk.swarms import models as swarms_models
 from tierdesk.tickets import models as tickets_models
@@ -25,6 +26,7 @@ __all__ = [
     "metadata",
     "notifications_models",
     "routing_models",
+    "search_models",
     "sla_models",
     "swarms_models",
     "tickets_models",

@@ -21,6 +21,7 @@ from tierdesk.core.config import Settings
 from tierdesk.core.db import Database
 from tierdesk.core.logging import get_logger
 from tierdesk.kb import tasks as kb_tasks
+from tierdesk.search import tasks as search_tasks
 from tierdesk.sla import tasks as sla_tasks
 from tierdesk.swarms import tasks as swarms_tasks
 
@@ -49,6 +50,14 @@ WORKER_JOBS: tuple[Job, ...] = (
     ),
     Job("close_finished_swarms", 60, lambda db, now, s: swarms_tasks.close_finished_swarms(db, now)),
     Job("settle_kb_sessions", 300, lambda db, now, s: kb_tasks.settle_sessions(db, now)),
+    # Tickets whose text changed (the tickets service queues them): a batch per run, again at once
+    # while a full batch came back.
+    Job(
+        "index_search_queue",
+        1.0,
+        lambda db, now, s: search_tasks.index_queued(db, now),
+        again=search_tasks.more_pending,
+    ),
 )
 # `tierdesk scheduler`: time-driven rules. Several schedulers may run at once (claims are exclusive).
 SCHEDULER_JOBS: tuple[Job, ...] = (

@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 from tests import factories as f
 from tests.conftest import START
 from tests.sla import factories as sf
+from tierdesk.accounts import service as accounts
 from tierdesk.core.clock import FrozenClock
 from tierdesk.core.config import Settings
 from tierdesk.core.db import Database
 from tierdesk.core.migrate import upgrade
 from tierdesk.core.security import SYSTEM
 from tierdesk.notifications import service as notifications
+from tierdesk.notifications.models import Notification
 from tierdesk.sla import tasks
 from tierdesk.sla.models import SlaTimer
 from tierdesk.tickets import service as tickets
@@ -131,3 +133,79 @@ def test_the_scheduler_loop_keeps_ticking_while_batches_come_back_full(tmp_path:
         # 10 due timers (first response and L1 box of 5 tickets), batches of 2: one round drains all
         assert _events(db, EventKind.sla_breached) == 10
     database.dispose()
+
+
+def test_each_breach_event_names_its_metric_due_time_and_timer_in_the_order_they_fell_due(
+    db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    sf.policy(db, sf.office_calendar(db), targets=[{"metric": "first_response", "minutes": 30}])
+    carol = f.actor(db, hd.users["carol"])
+    made = [f.ticket(db, carol, clock.now() + timedelta(minutes=i)) for i in range(3)]
+    timers = {
+        (t.ticket_id, t.metric): (t.id, t.due_at)
+        for t in db.scalars(select(SlaTimer).where(SlaTimer.ticket_id.in_([t.id for t in made])))
+    }
+    clock.advance(hours=2)
+    # first response and L1 box of each (the box breach escalates, which re-targets timers)
+    assert tasks.tick(db, clock.now()).breached == 6
+    events = list(
+        db.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.kind == EventKind.sla_breached.value)
+            .order_by(TicketEvent.id)
+        )
+    )
+    assert len(events) == 6
+    for event in events:
+        assert event.actor_kind == "system" and event.actor_user_id is None and event.at == clock.now()
+        assert event.data is not None
+        timer_id, due_at = timers[(event.ticket_id, event.data["metric"])]
+        assert event.data == {
+            "metric": event.data["metric"],
+            "due_at": due_at.isoformat(),
+            "timer_id": timer_id,
+        }
+    # One INSERT for the batch keeps the claim's order: oldest deadline first within each
+    # claim (first responses, then the time boxes of their own batch).
+    for metric in ("first_response", "time_in_tier"):
+        due_order = [
+            timers[(e.ticket_id, metric)][1] for e in events if e.data and e.data["metric"] == metric
+        ]
+        assert len(due_order) == 3 and due_order == sorted(due_order)
+
+
+def test_a_warning_shows_the_subject_as_written_quotes_accents_and_cjk_included(
+    db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    sf.policy(db, sf.office_calendar(db), targets=[{"metric": "first_response", "minutes": 10}])
+    subject = 'Can\'t export "Q3" — 請求書 ü \\ back'
+    t = f.ticket(db, f.actor(db, hd.users["carol"]), clock.now(), subject=subject)
+    tickets.update_ticket(db, SYSTEM, t.id, TicketPatch(assignee_id=hd.users["l1"]), clock.now())
+    clock.advance(minutes=9)
+    assert tasks.tick(db, clock.now()).warned == 1
+    inbox = notifications.list_mine(db, f.actor(db, hd.users["l1"]), unread_only=True, limit=10)
+    assert [n.kind for n in inbox] == ["sla_warning"]
+    assert f"T-{t.id} '{subject}': first response due at" in inbox[0].body
+    assert inbox[0].ticket_id == t.id and inbox[0].created_at == clock.now()
+
+
+def test_a_breach_on_a_ticket_nobody_holds_is_recorded_and_alerts_only_the_supervisors(
+    db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    sf.policy(db, sf.office_calendar(db), targets=[{"metric": "first_response", "minutes": 30}])
+    t = f.ticket(db, f.actor(db, hd.users["carol"]), clock.now())
+    assert t.assignee_id is None and t.team_id is None
+    before = db.scalar(select(func.count()).select_from(Notification)) or 0
+    clock.advance(minutes=35)  # first response breached; the L1 box too (15 min)
+    assert tasks.tick(db, clock.now()).breached == 2
+    assert _events(db, EventKind.sla_breached) == 2
+    added = list(db.scalars(select(Notification).order_by(Notification.id).offset(before)))
+    supervisors = set(accounts.supervisor_ids(db))
+    # Nobody holds the ticket, so no per-person notice is written; the supervisors get the
+    # first-response alert, one each.
+    assert {n.user_id for n in added} == supervisors
+    assert [n.kind for n in added] == ["sla_breached"] * len(supervisors)
+    assert all(f"T-{t.id}" in n.body and "first response breached" in n.body for n in added)

@@ -8,6 +8,7 @@ history keeps both.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -69,3 +70,28 @@ def rate(
         data["previous"] = previous
     tickets.record_event(db, actor, ticket.id, EventKind.satisfaction_rated, now, data=data)
     return rating
+
+
+SATISFIED_FROM = 4  # 4 and 5 of 5 count as satisfied (Zendesk's "good")
+
+
+@dataclass(frozen=True)
+class CsatSummary:
+    ratings: int
+    satisfied: int
+    score_sum: int
+
+    @property
+    def rate(self) -> float | None:
+        """Share of satisfied ratings (CSAT), None without ratings."""
+        return round(self.satisfied / self.ratings, 4) if self.ratings else None
+
+    @property
+    def average(self) -> float | None:
+        return round(self.score_sum / self.ratings, 2) if self.ratings else None
+
+
+def summary(db: Session, since: datetime, until: datetime) -> CsatSummary:
+    """CSAT of the ratings given in [since, until): current ratings whose (last) rating time
+    falls in the window. Aggregates only; the caller checks who may see them."""
+    return CsatSummary(*repo.totals_between(db, since, until, SATISFIED_FROM))

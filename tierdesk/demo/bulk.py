@@ -535,7 +535,10 @@ def analyze(db: Session) -> None:
     """Refresh the planner's statistics after a big load (what autovacuum would do later)."""
     conn = db.connection()
     if conn.dialect.name == "postgresql":
-        for table in ("tickets", "ticket_events", "messages", "ticket_tags", "customers", "organizations"):
+        for table in (
+            "tickets", "ticket_events", "messages", "ticket_tags", "customers", "organizations",
+            "ticket_search_docs",  # the search planner's term statistics (see migration j10search)
+        ):  # fmt: skip
             conn.exec_driver_sql(f"ANALYZE {table}")
     else:
         conn.exec_driver_sql("ANALYZE")

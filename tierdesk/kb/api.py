@@ -8,8 +8,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
+from tierdesk.core.security import Actor, require_staff
 from tierdesk.kb import answers, service
 from tierdesk.kb.models import ArticleStatus
 from tierdesk.kb.schemas import (
@@ -21,6 +22,7 @@ from tierdesk.kb.schemas import (
     AskIn,
     CategoryIn,
     CategoryOut,
+    CategoryPatch,
     ClickIn,
     DeflectionReport,
     FaqIn,
@@ -35,6 +37,7 @@ from tierdesk.kb.schemas import (
     SearchResult,
     SectionIn,
     SectionOut,
+    SectionPatch,
     TranslationIn,
     TranslationOut,
     VoteIn,
@@ -46,6 +49,16 @@ router = APIRouter(prefix="/api/v1", route_class=TxRoute)
 KB: list[str | Enum] = ["knowledge base"]
 
 
+def staff_actor(actor: CurrentActor) -> Actor:
+    """Route-level check for content management (the service checks again): the roles that
+    write articles, i.e. every staff role; customers 403, anonymous callers 401."""
+    require_staff(actor)
+    return actor
+
+
+StaffActor = Annotated[Actor, Depends(staff_actor)]
+
+
 @router.get("/kb/categories", tags=KB, summary="Categories")
 def list_categories(db: DB) -> list[CategoryOut]:
     return [CategoryOut.model_validate(c) for c in service.list_categories(db)]
@@ -54,6 +67,42 @@ def list_categories(db: DB) -> list[CategoryOut]:
 @router.post("/kb/categories", tags=KB, status_code=201, summary="Create a category (staff)")
 def create_category(data: CategoryIn, db: DB, actor: CurrentActor, now: Now) -> CategoryOut:
     return CategoryOut.model_validate(service.create_category(db, actor, data, now))
+
+
+@router.patch(
+    "/kb/categories/{category_id}",
+    tags=KB,
+    summary="Rename, re-describe or reorder a category (staff); the slug changes only when sent",
+)
+def update_category(category_id: int, data: CategoryPatch, db: DB, actor: StaffActor) -> CategoryOut:
+    return CategoryOut.model_validate(service.update_category(db, actor, category_id, data))
+
+
+@router.delete(
+    "/kb/categories/{category_id}",
+    tags=KB,
+    status_code=204,
+    summary="Delete an empty category (staff); 409 with the count when it still holds articles or FAQ entries",
+)
+def delete_category(category_id: int, db: DB, actor: StaffActor) -> Response:
+    service.delete_category(db, actor, category_id)
+    return Response(status_code=204)
+
+
+@router.patch("/kb/sections/{section_id}", tags=KB, summary="Rename or reorder a section (staff)")
+def update_section(section_id: int, data: SectionPatch, db: DB, actor: StaffActor) -> SectionOut:
+    return SectionOut.model_validate(service.update_section(db, actor, section_id, data))
+
+
+@router.delete(
+    "/kb/sections/{section_id}",
+    tags=KB,
+    status_code=204,
+    summary="Delete a section that holds no article (staff); 409 with the count otherwise",
+)
+def delete_section(section_id: int, db: DB, actor: StaffActor) -> Response:
+    service.delete_section(db, actor, section_id)
+    return Response(status_code=204)
 
 
 @router.get("/kb/categories/{key}/sections", tags=KB, summary="Sections of a category")
@@ -234,6 +283,12 @@ def list_faq(
 @router.post("/kb/faq", tags=KB, status_code=201, summary="Add an FAQ entry (staff)")
 def create_faq(data: FaqIn, db: DB, actor: CurrentActor, now: Now) -> FaqOut:
     return FaqOut.model_validate(service.create_faq(db, actor, data, now))
+
+
+@router.delete("/kb/faq/{entry_id}", tags=KB, status_code=204, summary="Remove an FAQ entry (staff)")
+def delete_faq(entry_id: int, db: DB, actor: StaffActor) -> Response:
+    service.delete_faq(db, actor, entry_id)
+    return Response(status_code=204)
 
 
 @router.post(

@@ -90,6 +90,8 @@ class Article(Base):
         Index("ix_kb_articles_category_status", "category_id", "status", "published_at", "id"),
         # Agent workspace: articles by status, most recently edited first.
         Index("ix_kb_articles_status_updated", "status", "updated_at", "id"),
+        # A section's articles: counted before deleting it, nulled by its ON DELETE SET NULL.
+        Index("ix_kb_articles_section", "section_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -195,8 +197,9 @@ class FaqEntry(Base):
 class SearchDoc(Base):
     """One row per published translation: its analyzed terms and what the visibility
     filter needs. The full-text index lives beside it and is fed from it: an FTS5
-    external-content table `kb_fts` on SQLite, a `tsv` tsvector column with a GIN index on
-    PostgreSQL (both created by the migration, written by kb/search.py)."""
+    external-content table `kb_fts` on SQLite; on PostgreSQL the narrow table
+    `kb_search_vectors` (doc_id, locale, visibility, organization_id, tsv under a GIN index)
+    plus a `title_tsv` column here (created by the migrations, written by kb/search.py)."""
 
     __tablename__ = "kb_search_docs"
     __table_args__ = (Index("ix_kb_search_docs_article", "article_id", "locale"),)

@@ -23,7 +23,17 @@ from tierdesk.core.errors import DomainError, NotFound
 from tierdesk.core.security import Actor
 from tierdesk.kb import analyzer, answers, service
 from tierdesk.kb.models import ArticleStatus, Visibility
-from tierdesk.kb.schemas import ArticleIn, AskIn, FeedbackIn, TranslationIn, VoteIn
+from tierdesk.kb.schemas import (
+    ArticleIn,
+    AskIn,
+    CategoryIn,
+    CategoryPatch,
+    FeedbackIn,
+    SectionIn,
+    SectionPatch,
+    TranslationIn,
+    VoteIn,
+)
 from tierdesk.web.csrf import csrf_ok, csrf_token
 from tierdesk.web.deps import DB, CurrentActor, Now, TxRoute
 from tierdesk.web.i18n import lang_for
@@ -411,6 +421,242 @@ def manage_analytics(request: Request, db: DB, actor: CurrentActor, now: Now, da
             "days": days,
         },
     )
+
+
+# --- staff: categories and sections ------------------------------------------------------
+def _category_message(request: Request, exc: DomainError | ValidationError) -> dict[str, str]:
+    """{field: message in the reader's language} for the category/section forms."""
+    lang = lang_for(request)
+    if isinstance(exc, ValidationError):
+        out: dict[str, str] = {}
+        for field in _errors(exc):
+            if field == "name":
+                out[field] = lang.gettext("Enter a name.")
+            elif field == "position":
+                out[field] = lang.gettext("Enter a whole number from 0 to 1000000.")
+            elif field == "slug":
+                out[field] = lang.gettext("Enter an address of letters, digits and dashes.")
+            else:
+                out[field] = lang.gettext("Check this value.")
+        return out
+    field = str(exc.extra.get("field") or "form")
+    if isinstance(n := exc.extra.get("articles"), int):
+        message = lang.ngettext(
+            "It still holds %(num)d article: move it elsewhere or delete it first.",
+            "It still holds %(num)d articles: move them elsewhere or delete them first.",
+            n,
+        ) % {"num": n}
+    elif isinstance(n := exc.extra.get("faq_entries"), int):
+        message = lang.ngettext(
+            "It still holds %(num)d FAQ entry: delete it first.",
+            "It still holds %(num)d FAQ entries: delete them first.",
+            n,
+        ) % {"num": n}
+    elif exc.status == 409 and field == "name":
+        message = lang.gettext("That name is already taken here.")
+    elif exc.status == 409 and field == "slug":
+        message = lang.gettext("Another category already uses that address.")
+    else:
+        message = lang.gettext(exc.detail)
+    return {field: message}
+
+
+def _categories_page(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    errors: dict[str, dict[str, str]] | None = None,
+    forms: dict[str, dict[str, str]] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """errors/forms are keyed by the form they belong to: "new-category", "category-<id>",
+    "new-section-<category id>", "section-<id>"; a form with errors shows what was typed."""
+    categories = service.list_categories(db)
+    return _render(
+        request,
+        actor,
+        "manage_categories.html",
+        {
+            "categories": categories,
+            "sections": {c.id: service.list_sections(db, c.id) for c in categories},
+            "counts": service.article_counts(db),
+            "errors": errors or {},
+            "forms": forms or {},
+        },
+        status,
+    )
+
+
+def _category_form_failed(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    key: str,
+    form: dict[str, str],
+    exc: DomainError | ValidationError,
+) -> HTMLResponse:
+    db.rollback()
+    if isinstance(exc, DomainError) and exc.status == 404:
+        return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+    status = exc.status if isinstance(exc, DomainError) else 422
+    return _categories_page(request, db, actor, {key: _category_message(request, exc)}, {key: form}, status)
+
+
+def _expired(request: Request, db: Session, actor: Actor, key: str, form: dict[str, str]) -> HTMLResponse:
+    message = {"form": lang_for(request).gettext(EXPIRED)}
+    return _categories_page(request, db, actor, {key: message}, {key: form}, 403)
+
+
+def _position(value: str) -> int | str:
+    """A whole number for the schema to range-check; anything else goes through as text
+    so validation reports it next to the field."""
+    return int(value) if value.strip().lstrip("-").isdigit() else value
+
+
+@router.get("/kb/manage/categories", response_class=HTMLResponse)
+def manage_categories(request: Request, db: DB, actor: CurrentActor) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    return _categories_page(request, db, actor)
+
+
+@router.post("/kb/manage/categories", response_class=HTMLResponse)
+def manage_category_create(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    name: Short = "",
+    description: Long = "",
+    position: Short = "0",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    form = {"name": name, "description": description, "position": position}
+    if not csrf_ok(request, csrf):
+        return _expired(request, db, actor, "new-category", form)
+    try:
+        data = CategoryIn.model_validate(
+            {"name": name, "description": description, "position": _position(position or "0")}
+        )
+        service.create_category(db, actor, data, now)
+    except (ValidationError, DomainError) as exc:
+        return _category_form_failed(request, db, actor, "new-category", form, exc)
+    return RedirectResponse("/kb/manage/categories", status_code=303)
+
+
+@router.post("/kb/manage/categories/{category_id}", response_class=HTMLResponse)
+def manage_category_update(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    category_id: int,
+    name: Short = "",
+    slug: Short = "",
+    description: Long = "",
+    position: Short = "0",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    key = f"category-{category_id}"
+    form = {"name": name, "slug": slug, "description": description, "position": position}
+    if not csrf_ok(request, csrf):
+        return _expired(request, db, actor, key, form)
+    try:
+        patch = CategoryPatch.model_validate(
+            {"name": name, "slug": slug, "description": description, "position": _position(position or "0")}
+        )
+        service.update_category(db, actor, category_id, patch)
+    except (ValidationError, DomainError) as exc:
+        return _category_form_failed(request, db, actor, key, form, exc)
+    return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
+
+
+@router.post("/kb/manage/categories/{category_id}/delete", response_class=HTMLResponse)
+def manage_category_delete(
+    request: Request, db: DB, actor: CurrentActor, category_id: int, csrf: Short = ""
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    key = f"category-{category_id}"
+    if not csrf_ok(request, csrf):
+        return _expired(request, db, actor, key, {})
+    try:
+        service.delete_category(db, actor, category_id)
+    except DomainError as exc:
+        return _category_form_failed(request, db, actor, key, {}, exc)
+    return RedirectResponse("/kb/manage/categories", status_code=303)
+
+
+@router.post("/kb/manage/categories/{category_id}/sections", response_class=HTMLResponse)
+def manage_section_create(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    category_id: int,
+    name: Short = "",
+    position: Short = "0",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    key = f"new-section-{category_id}"
+    form = {"name": name, "position": position}
+    if not csrf_ok(request, csrf):
+        return _expired(request, db, actor, key, form)
+    try:
+        category = service.get_category_by_id(db, category_id)
+        data = SectionIn.model_validate(
+            {"category": category.slug, "name": name, "position": _position(position or "0")}
+        )
+        service.create_section(db, actor, data)
+    except (ValidationError, DomainError) as exc:
+        return _category_form_failed(request, db, actor, key, form, exc)
+    return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
+
+
+@router.post("/kb/manage/sections/{section_id}", response_class=HTMLResponse)
+def manage_section_update(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    section_id: int,
+    name: Short = "",
+    position: Short = "0",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    key = f"section-{section_id}"
+    form = {"name": name, "position": position}
+    if not csrf_ok(request, csrf):
+        return _expired(request, db, actor, key, form)
+    try:
+        patch = SectionPatch.model_validate({"name": name, "position": _position(position or "0")})
+        section = service.update_section(db, actor, section_id, patch)
+    except (ValidationError, DomainError) as exc:
+        return _category_form_failed(request, db, actor, key, form, exc)
+    return RedirectResponse(f"/kb/manage/categories#category-{section.category_id}", status_code=303)
+
+
+@router.post("/kb/manage/sections/{section_id}/delete", response_class=HTMLResponse)
+def manage_section_delete(
+    request: Request, db: DB, actor: CurrentActor, section_id: int, csrf: Short = ""
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    key = f"section-{section_id}"
+    if not csrf_ok(request, csrf):
+        return _expired(request, db, actor, key, {})
+    try:
+        section = service.get_section(db, section_id)
+        category_id = section.category_id
+        service.delete_section(db, actor, section_id)
+    except DomainError as exc:
+        return _category_form_failed(request, db, actor, key, {}, exc)
+    return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
 
 
 @router.get("/kb/manage/{article_id}", response_class=HTMLResponse)

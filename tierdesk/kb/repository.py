@@ -84,6 +84,49 @@ def categories(db: Session) -> list[Category]:
     return list(db.scalars(select(Category).order_by(Category.position, Category.id)))
 
 
+def category_named(db: Session, name: str, other_than: int) -> Category | None:
+    """Another category that `name` would be confused with: category keys are looked up by
+    slug or by name (case-insensitive), so a name must not be another one's name or slug."""
+    key = name.strip().lower()
+    return db.scalars(
+        select(Category).where(
+            Category.id != other_than, or_(Category.slug == key, func.lower(Category.name) == key)
+        )
+    ).first()
+
+
+def section_named(db: Session, category_id: int, name: str, other_than: int) -> Section | None:
+    return db.scalars(
+        select(Section).where(
+            Section.category_id == category_id,
+            Section.id != other_than,
+            func.lower(Section.name) == name.strip().lower(),
+        )
+    ).first()
+
+
+def article_counts(db: Session) -> dict[int, int]:
+    """Articles (any status) per category id: one index-only pass over ix_kb_articles_category_status."""
+    return {
+        r[0]: int(r[1])
+        for r in db.execute(select(Article.category_id, func.count()).group_by(Article.category_id))
+    }
+
+
+def category_holdings(db: Session, category_id: int) -> tuple[int, int]:
+    """(articles of any status, FAQ entries) in a category."""
+    articles = db.scalar(select(func.count()).select_from(Article).where(Article.category_id == category_id))
+    faq = db.scalar(select(func.count()).select_from(FaqEntry).where(FaqEntry.category_id == category_id))
+    return int(articles or 0), int(faq or 0)
+
+
+def section_article_count(db: Session, section_id: int) -> int:
+    # ix_kb_articles_section (migration j10kb) keeps this and the ON DELETE SET NULL cheap.
+    return int(
+        db.scalar(select(func.count()).select_from(Article).where(Article.section_id == section_id)) or 0
+    )
+
+
 def categories_by_id(db: Session, ids: Sequence[int]) -> dict[int, Category]:
     if not ids:
         return {}

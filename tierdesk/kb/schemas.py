@@ -22,18 +22,39 @@ def check_locale(value: str) -> str:
     return locale
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
+def _not_blank(value: str | None) -> str | None:
+    if value is not None and not value.strip():
         raise ValueError("must not be blank")
     return value
 
 
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Description = Annotated[str, Field(max_length=2000)]
+# Shown in ascending order; bounded so it always fits the INTEGER column.
+Position = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
 class CategoryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(min_length=1, max_length=120)]
+    name: Name
     slug: Slug | None = None
-    description: Annotated[str, Field(max_length=2000)] = ""
-    position: int = 0
+    description: Description = ""
+    position: Position = 0
+
+    _name = field_validator("name")(_not_blank)
+
+
+class CategoryPatch(BaseModel):
+    """Rename, reorder or describe a category; only the fields sent change. The slug (the
+    category's address on the portal) stays unless a new one is sent."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    slug: Slug | None = None
+    description: Description | None = None
+    position: Position | None = None
+
+    _name = field_validator("name", "slug")(_not_blank)
 
 
 class CategoryOut(BaseModel):
@@ -48,8 +69,20 @@ class CategoryOut(BaseModel):
 class SectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: Slug
-    name: Annotated[str, Field(min_length=1, max_length=120)]
-    position: int = 0
+    name: Name
+    position: Position = 0
+
+    _name = field_validator("name")(_not_blank)
+
+
+class SectionPatch(BaseModel):
+    """Rename or reorder a section; only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    position: Position | None = None
+
+    _name = field_validator("name")(_not_blank)
 
 
 class SectionOut(BaseModel):

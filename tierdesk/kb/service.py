@@ -43,6 +43,7 @@ from tierdesk.kb.schemas import (
     ArticleSummary,
     CategoryIn,
     CategoryOut,
+    CategoryPatch,
     FaqIn,
     QueryCount,
     RevisionDiff,
@@ -50,6 +51,7 @@ from tierdesk.kb.schemas import (
     SearchOut,
     SearchResult,
     SectionIn,
+    SectionPatch,
     TranslationIn,
     VoteIn,
     VoteOut,
@@ -122,6 +124,10 @@ def create_section(db: Session, actor: Actor, data: SectionIn) -> Section:
     category = repo.category_by_key(db, data.category)
     if category is None:
         raise InvalidInput(f"There is no category '{data.category}'.", field="category")
+    if repo.section_named(db, category.id, data.name, 0) is not None:
+        raise Conflict(
+            f"This category already has a section called '{data.name.strip()[:60]}'.", field="name"
+        )
     section = Section(category_id=category.id, name=data.name.strip(), position=data.position)
     db.add(section)
     flush_or_conflict(db, f"Section '{data.name}'")
@@ -130,6 +136,114 @@ def create_section(db: Session, actor: Actor, data: SectionIn) -> Section:
 
 def list_sections(db: Session, category_id: int) -> list[Section]:
     return repo.sections(db, category_id)
+
+
+def get_category_by_id(db: Session, category_id: int) -> Category:
+    found = db.get(Category, category_id)
+    if found is None:
+        raise NotFound(f"There is no category {category_id}.")
+    return found
+
+
+def article_counts(db: Session) -> dict[int, int]:
+    """Articles of any status per category id (for the management page)."""
+    return repo.article_counts(db)
+
+
+def update_category(db: Session, actor: Actor, category_id: int, patch: CategoryPatch) -> Category:
+    """Rename, re-describe, re-slug or reorder a category (staff, the same people who write
+    articles). A name may not be another category's name or slug, because articles, FAQ
+    entries and portal addresses name categories by either. Fields sent as null are left
+    as they are."""
+    require_staff(actor)
+    category = get_category_by_id(db, category_id)
+    fields = patch.model_dump(exclude_unset=True, exclude_none=True)
+    if "name" in fields:
+        name = fields["name"].strip()
+        clash = repo.category_named(db, name, category.id)
+        if clash is not None:
+            raise Conflict(f"Another category is already called '{name[:60]}'.", field="name")
+        category.name = name
+    if "slug" in fields:
+        slug = _slugify(fields["slug"])
+        clash = repo.category_named(db, slug, category.id)
+        if clash is not None:
+            raise Conflict(f"Another category already uses the address '{slug}'.", field="slug")
+        category.slug = slug
+    if "description" in fields:
+        category.description = fields["description"]
+    if "position" in fields:
+        category.position = fields["position"]
+    flush_or_conflict(db, f"Category '{category.slug}'")
+    return category
+
+
+def delete_category(db: Session, actor: Actor, category_id: int) -> None:
+    """Delete an empty category (its sections go with it). A category that still holds
+    articles (any status: drafts and archived ones count) or FAQ entries is refused with a
+    409 that says how many, so nothing is lost by accident; move or delete them first."""
+    require_staff(actor)
+    category = get_category_by_id(db, category_id)
+    # Lock the row so an article created in it concurrently waits for (and then fails on) the delete.
+    db.refresh(category, with_for_update=True)
+    articles, faq = repo.category_holdings(db, category.id)
+    if articles:
+        raise Conflict(
+            f"Category '{category.name}' still holds {articles} article{'s' if articles != 1 else ''}; "
+            "move them to another category or delete them first.",
+            field="delete",
+            articles=articles,
+        )
+    if faq:
+        raise Conflict(
+            f"Category '{category.name}' still holds {faq} FAQ entr{'ies' if faq != 1 else 'y'}; "
+            "delete them first.",
+            field="delete",
+            faq_entries=faq,
+        )
+    db.delete(category)
+    flush_or_conflict(db, f"Category '{category.slug}'")
+
+
+def get_section(db: Session, section_id: int) -> Section:
+    found = db.get(Section, section_id)
+    if found is None:
+        raise NotFound(f"There is no section {section_id}.")
+    return found
+
+
+def update_section(db: Session, actor: Actor, section_id: int, patch: SectionPatch) -> Section:
+    """Rename or reorder a section (staff). Names are unique within a category
+    (case-insensitive). Fields sent as null are left as they are."""
+    require_staff(actor)
+    section = get_section(db, section_id)
+    fields = patch.model_dump(exclude_unset=True, exclude_none=True)
+    if "name" in fields:
+        name = fields["name"].strip()
+        if repo.section_named(db, section.category_id, name, section.id) is not None:
+            raise Conflict(f"This category already has a section called '{name[:60]}'.", field="name")
+        section.name = name
+    if "position" in fields:
+        section.position = fields["position"]
+    flush_or_conflict(db, f"Section '{section.name}'")
+    return section
+
+
+def delete_section(db: Session, actor: Actor, section_id: int) -> None:
+    """Delete a section that holds no article (any status); otherwise a 409 saying how many."""
+    require_staff(actor)
+    section = get_section(db, section_id)
+    db.refresh(section, with_for_update=True)
+    articles = repo.section_article_count(db, section.id)
+    if articles:
+        raise Conflict(
+            f"Section '{section.name}' still holds {articles} article{'s' if articles != 1 else ''}; "
+            "move them to another section or delete them first.",
+            field="delete",
+            articles=articles,
+        )
+    db.delete(section)
+    flush_or_conflict(db, f"Section '{section.name}'")
 
 
 # --- articles ---------------------------------------------------------------------------------
@@ -273,7 +387,11 @@ def update_article(db: Session, actor: Actor, article_id: int, patch: ArticlePat
         org = None
     _check_visibility(db, visibility, org)
     if patch.category is not None:
-        article.category_id = _category(db, actor, patch.category, now, create=False).id
+        category_id = _category(db, actor, patch.category, now, create=False).id
+        if category_id != article.category_id and "section_id" not in fields:
+            # Its section belongs to the old category: leave it sectionless in the new one.
+            article.section_id = None
+        article.category_id = category_id
     if "section_id" in fields:
         _check_section(db, patch.section_id, article.category_id)
         article.section_id = patch.section_id
@@ -748,6 +866,16 @@ def create_faq(db: Session, actor: Actor, data: FaqIn, now: datetime) -> FaqEntr
     db.add(entry)
     db.flush()
     return entry
+
+
+def delete_faq(db: Session, actor: Actor, entry_id: int) -> None:
+    """Remove an FAQ entry (staff); the article it pointed at stays."""
+    require_staff(actor)
+    entry = db.get(FaqEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"There is no FAQ entry {entry_id}.")
+    db.delete(entry)
+    db.flush()
 
 
 def list_faq(

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from tierdesk.core.bulk import insert_rows
 from tierdesk.core.errors import NotFound
 from tierdesk.core.security import Actor, require_staff
 from tierdesk.notifications.models import Notification
@@ -39,22 +40,17 @@ def notify(
 def notify_many(
     db: Session, items: Iterable[tuple[Iterable[int | None], str, int | None, str]], now: datetime
 ) -> int:
-    """Many notifications in one INSERT: (user ids, kind, ticket id, body) per item, each
-    user at most once per item."""
+    """Many notifications in one statement: (user ids, kind, ticket id, body) per item, each
+    user at most once per item. The rows travel as one JSON array, serialised once per
+    batch (core.bulk)."""
     rows = [
-        {
-            "user_id": u,
-            "kind": kind,
-            "ticket_id": ticket_id,
-            "body": body[:1000],
-            "created_at": now,
-            "read_at": None,
-        }
+        (u, kind, ticket_id, body[:1000])
         for user_ids, kind, ticket_id, body in items
         for u in sorted({u for u in user_ids if u is not None})
     ]
     if rows:
-        db.execute(insert(cast(Table, Notification.__table__)), rows)
+        table = cast(Table, Notification.__table__)
+        insert_rows(db, table, ("user_id", "kind", "ticket_id", "body"), rows, {"created_at": now})
     return len(rows)
 
 

@@ -57,6 +57,7 @@ class SlaTarget(Base):
 
 
 RUNNING = "paused_at IS NULL AND met_at IS NULL AND cancelled_at IS NULL"
+BREACHED_OPEN = "fired_at IS NOT NULL AND met_at IS NULL AND cancelled_at IS NULL"
 
 
 class SlaTimer(Base):
@@ -70,11 +71,28 @@ class SlaTimer(Base):
             sqlite_where=text(f"fired_at IS NULL AND {RUNNING}"),
             postgresql_where=text(f"fired_at IS NULL AND {RUNNING}"),
         ),
+        # The time boxes among them (each breach escalates, so they get their own, smaller
+        # batch): without it that claim walked every due timer of every other metric.
+        Index(
+            "ix_sla_timers_box_due",
+            "due_at",
+            sqlite_where=text(f"metric = 'time_in_tier' AND fired_at IS NULL AND {RUNNING}"),
+            postgresql_where=text(f"metric = 'time_in_tier' AND fired_at IS NULL AND {RUNNING}"),
+        ),
         Index(
             "ix_sla_timers_warn",
             "warn_at",
             sqlite_where=text(f"warned_at IS NULL AND fired_at IS NULL AND {RUNNING}"),
             postgresql_where=text(f"warned_at IS NULL AND fired_at IS NULL AND {RUNNING}"),
+        ),
+        # The supervisor dashboard's "breached and not yet met" (paused ones included): only
+        # fired targets that are still open are in it, so counting them never reads the rest.
+        Index(
+            "ix_sla_timers_breached",
+            "tier_id",
+            "metric",
+            sqlite_where=text(BREACHED_OPEN),
+            postgresql_where=text(BREACHED_OPEN),
         ),
     )
 

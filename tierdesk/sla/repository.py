@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tierdesk.sla.models import SlaPolicy, SlaTarget, SlaTimer
@@ -78,8 +91,7 @@ def timers_of_policy(db: Session, policy_id: int) -> list[SlaTimer]:
     return list(db.scalars(stmt))
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedTimer:
+class ClaimedTimer(NamedTuple):
     """What the scheduler needs of a timer it claimed."""
 
     id: int
@@ -103,34 +115,7 @@ def claim(
     two schedulers read it. Claim and action share the caller's transaction: a crash before
     commit un-claims the rows and the next tick fires them.
     """
-    stamp = SlaTimer.fired_at if column == "fired_at" else SlaTimer.warned_at
-    deadline = SlaTimer.due_at if column == "fired_at" else SlaTimer.warn_at
-    stmt = running(select(SlaTimer.id)).where(stamp.is_(None), deadline <= now)
-    if column == "warned_at":
-        # A timer already past its deadline gets its breach, not a warning first (a
-        # scheduler that was down must not send both for the same timer).
-        stmt = stmt.where(SlaTimer.fired_at.is_(None), SlaTimer.due_at > now)
-    if boxes is not None:
-        box = SlaTimer.metric == "time_in_tier"
-        stmt = stmt.where(box if boxes else ~box)
-    due = stmt.order_by(deadline).limit(limit).with_for_update(skip_locked=True)
-    # One statement: the subquery picks the due ids (and, on PostgreSQL, locks them, skipping
-    # rows another scheduler holds); the UPDATE stamps those still unstamped. Binding a
-    # thousand ids into an IN list instead cost more than the rest of the batch.
-    rows = db.execute(
-        update(SlaTimer)
-        .where(SlaTimer.id.in_(due.scalar_subquery()), stamp.is_(None))
-        .values({column: now})
-        .returning(
-            SlaTimer.id,
-            SlaTimer.ticket_id,
-            SlaTimer.metric,
-            SlaTimer.tier_id,
-            SlaTimer.target_seconds,
-            SlaTimer.due_at,
-        )
-        .execution_options(synchronize_session=False)
-    ).all()
+    rows = db.execute(_claim_statement(column, boxes), {"claim_now": now, "claim_limit": limit}).all()
     if not rows:
         return []
     # Plain rows, not ORM objects: building thousands of SlaTimer instances was most of a
@@ -140,5 +125,77 @@ def claim(
         for row in rows:
             if row.id in held:
                 db.expire(held[row.id], [column])
-    claimed = [ClaimedTimer(r.id, r.ticket_id, r.metric, r.tier_id, r.target_seconds, r.due_at) for r in rows]
-    return sorted(claimed, key=lambda t: (t.due_at, t.id))
+    return sorted(map(ClaimedTimer._make, rows), key=lambda t: (t.due_at, t.id))
+
+
+@lru_cache(maxsize=8)
+def _claim_statement(column: str, boxes: bool | None) -> Update:
+    """The claiming statement, built once per variant (a Core UPDATE on the table: the ORM's
+    bulk-update path and rebuilding the statement each time cost more than a small claim)."""
+    timers = cast(Table, SlaTimer.__table__)
+    c = timers.c
+    now = bindparam("claim_now", type_=c.due_at.type)
+    stamp = c.fired_at if column == "fired_at" else c.warned_at
+    deadline = c.due_at if column == "fired_at" else c.warn_at
+    stmt = select(c.id).where(
+        c.paused_at.is_(None), c.met_at.is_(None), c.cancelled_at.is_(None), stamp.is_(None), deadline <= now
+    )
+    if column == "warned_at":
+        # A timer already past its deadline gets its breach, not a warning first (a
+        # scheduler that was down must not send both for the same timer).
+        stmt = stmt.where(c.fired_at.is_(None), c.due_at > now)
+    if boxes is not None:
+        # A literal, not a bound parameter: only then may SQLite (and a generic PostgreSQL
+        # plan) use the partial index ix_sla_timers_box_due, whose predicate names it.
+        box = c.metric == literal_column("'time_in_tier'")
+        stmt = stmt.where(box if boxes else ~box)
+    # The batch size is written into the SQL (it is a constant per variant), so PostgreSQL's
+    # cached generic plan for the prepared statement knows it; with LIMIT as a parameter that
+    # plan assumed a tenth of the table and chose a hash join over a sequential scan.
+    limit = bindparam("claim_limit", type_=Integer(), literal_execute=True)
+    due = stmt.order_by(deadline).limit(limit).with_for_update(skip_locked=True)
+    # One statement: the subquery picks the due ids (and, on PostgreSQL, locks them, skipping
+    # rows another scheduler holds); the UPDATE stamps those still unstamped. Binding a
+    # thousand ids into an IN list instead cost more than the rest of the batch.
+    return (
+        update(timers)
+        .where(c.id.in_(due.scalar_subquery()), stamp.is_(None))
+        .values({stamp: now})
+        .returning(c.id, c.ticket_id, c.metric, c.tier_id, c.target_seconds, c.due_at)
+    )
+
+
+# --- supervisor dashboard ----------------------------------------------------------------------
+def breached_open_counts(db: Session) -> list[tuple[int | None, str, int]]:
+    """(tier_id, metric, n) of fired targets not met or cancelled: the partial index
+    ix_sla_timers_breached holds only those rows (its predicate is repeated here)."""
+    stmt = (
+        select(SlaTimer.tier_id, SlaTimer.metric, func.count())
+        .where(SlaTimer.fired_at.is_not(None), SlaTimer.met_at.is_(None), SlaTimer.cancelled_at.is_(None))
+        .group_by(SlaTimer.tier_id, SlaTimer.metric)
+    )
+    return [(t, m, int(n)) for t, m, n in db.execute(stmt)]
+
+
+def due_counts(db: Session, now: datetime, until: datetime) -> list[tuple[int | None, str, int, int]]:
+    """(tier_id, metric, overdue, due by `until`) of running, unfired targets due by
+    `until`: a range of the partial ix_sla_timers_due. Overdue = past due but not yet fired
+    by the scheduler (it is late); the rest run out between now and `until`."""
+    # The predicate of ix_sla_timers_due in full (fired_at IS NULL AND running), then the range.
+    stmt = (
+        select(
+            SlaTimer.tier_id,
+            SlaTimer.metric,
+            func.sum(case((SlaTimer.due_at <= now, 1), else_=0)),
+            func.sum(case((SlaTimer.due_at > now, 1), else_=0)),
+        )
+        .where(
+            SlaTimer.fired_at.is_(None),
+            SlaTimer.paused_at.is_(None),
+            SlaTimer.met_at.is_(None),
+            SlaTimer.cancelled_at.is_(None),
+            SlaTimer.due_at <= until,
+        )
+        .group_by(SlaTimer.tier_id, SlaTimer.metric)
+    )
+    return [(t, m, int(a or 0), int(b or 0)) for t, m, a, b in db.execute(stmt)]

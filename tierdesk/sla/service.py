@@ -563,3 +563,15 @@ def claim_due(db: Session, now: datetime, limit: int, boxes: bool | None = None)
 
 def claim_warnings(db: Session, now: datetime, limit: int) -> list[ClaimedTimer]:
     return repo.claim(db, now, limit, "warned_at")
+
+
+# --- supervisor dashboard ----------------------------------------------------------------------
+def breached_open_counts(db: Session) -> list[tuple[int | None, str, int]]:
+    """(tier_id of the target, metric, count) of targets that breached and are not yet met
+    (their ticket is not solved; paused ones included)."""
+    return repo.breached_open_counts(db)
+
+
+def due_counts(db: Session, now: datetime, until: datetime) -> list[tuple[int | None, str, int, int]]:
+    """(tier_id, metric, overdue not yet fired, running out before `until`) of running targets."""
+    return repo.due_counts(db, now, until)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -19,23 +20,27 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     delete,
     false,
     func,
     insert,
     or_,
     select,
+    text,
     true,
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from tierdesk.core.bulk import id_in
 from tierdesk.core.errors import InvalidInput
 from tierdesk.core.security import Actor
 from tierdesk.sla.models import SlaTimer
 from tierdesk.swarms.models import SwarmMember
 from tierdesk.tickets.models import (
+    SOLVED_EVENT,
     Attachment,
     Message,
     MessageKind,
@@ -273,7 +278,8 @@ def briefs(db: Session, ticket_ids: Sequence[int]) -> list[Any]:
     if not ticket_ids:
         return []
     cols = (Ticket.id, Ticket.subject, Ticket.assignee_id, Ticket.team_id, Ticket.tier_id)
-    return list(db.execute(select(*cols).where(Ticket.id.in_(sorted(set(ticket_ids))))).all())
+    # The ids travel as one parameter (core.bulk.id_in): a scheduler batch names 1,000.
+    return list(db.execute(select(*cols).where(id_in(db, Ticket.id, sorted(set(ticket_ids))))).all())
 
 
 def team_id_of(db: Session, ticket_id: int) -> int | None:
@@ -362,3 +368,60 @@ def counters(db: Session) -> list[tuple[str, int, int]]:
         (s, t, c)
         for s, t, c in db.execute(select(TicketCounter.status, TicketCounter.tier_id, TicketCounter.count))
     ]
+
+
+# --- dashboard figures (supervisor dashboard) --------------------------------------------------
+def event_counts_in_windows(
+    db: Session, kind: str, bounds: Sequence[datetime], solved_only: bool = False
+) -> list[int]:
+    """Events of `kind` in each window [bounds[i], bounds[i+1]), in one statement over one
+    index range: ix_ticket_events_kind_at for a kind, or the partial ix_ticket_events_solved
+    (status changes to solved only) when `solved_only`. Reads the events of the whole span,
+    never the tickets."""
+    if len(bounds) < 2:
+        return []
+    buckets = [
+        func.coalesce(func.sum(case((and_(TicketEvent.at >= lo, TicketEvent.at < hi), 1), else_=0)), 0)
+        for lo, hi in pairwise(bounds)
+    ]
+    # Solved: the partial index's predicate as literal SQL, because SQLite uses a partial
+    # index only when the query's WHERE names the same constants (a bound parameter never
+    # matches). Only field_changed events set field = 'status' AND new = 'solved' (a reopen
+    # sets 'open').
+    which = text(SOLVED_EVENT) if solved_only else TicketEvent.kind == kind
+    stmt = select(*buckets).where(which, TicketEvent.at >= bounds[0], TicketEvent.at < bounds[-1])
+    row = db.execute(stmt).one()
+    return [int(n or 0) for n in row]
+
+
+def moves_since(
+    db: Session, kinds: Sequence[str], since: datetime, today: datetime
+) -> list[tuple[str, str | None, str | None, str | None, int, int]]:
+    """(kind, field, old, new, since `today`, since `since`) of tier/team moves: a range of
+    ix_ticket_events_kind_at per kind, grouped by where the ticket went from and to."""
+    stmt = (
+        select(
+            TicketEvent.kind,
+            TicketEvent.field,
+            TicketEvent.old,
+            TicketEvent.new,
+            func.sum(case((TicketEvent.at >= today, 1), else_=0)),
+            func.count(),
+        )
+        .where(TicketEvent.kind.in_(list(kinds)), TicketEvent.at >= since)
+        .group_by(TicketEvent.kind, TicketEvent.field, TicketEvent.old, TicketEvent.new)
+    )
+    return [(k, f, o, n, int(t or 0), int(c)) for k, f, o, n, t, c in db.execute(stmt)]
+
+
+def open_assigned_counts(db: Session, user_ids: Sequence[int], statuses: Sequence[str]) -> dict[int, int]:
+    """Open tickets per assignee: one range of ix_tickets_assignee_status_created per user
+    and status (reads every open assigned ticket's index entry: cache the result)."""
+    if not user_ids:
+        return {}
+    rows = db.execute(
+        select(Ticket.assignee_id, func.count())
+        .where(Ticket.assignee_id.in_(list(user_ids)), Ticket.status.in_(list(statuses)))
+        .group_by(Ticket.assignee_id)
+    )
+    return {int(uid): int(n) for uid, n in rows if uid is not None}

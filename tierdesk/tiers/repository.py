@@ -152,3 +152,27 @@ def replace_agent_teams(db: Session, user_id: int, team_ids: Iterable[int]) -> N
 def replace_agent_skills(db: Session, user_id: int, levels: dict[int, int]) -> None:
     db.execute(delete(AgentSkill).where(AgentSkill.user_id == user_id))
     db.add_all(AgentSkill(user_id=user_id, skill_id=s, level=lvl) for s, lvl in levels.items())
+
+
+def agents_tiers_and_capacity(
+    db: Session, user_ids: Iterable[int]
+) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """Tier ids and max open tickets of many agents in two queries (dashboard agent load)."""
+    ids = list(user_ids)
+    if not ids:
+        return {}, {}
+    tiers_of: dict[int, list[int]] = {}
+    for uid, tid in db.execute(
+        select(AgentTier.user_id, AgentTier.tier_id)
+        .where(AgentTier.user_id.in_(ids))
+        .order_by(AgentTier.tier_id)
+    ):
+        tiers_of.setdefault(uid, []).append(tid)
+    caps = dict(
+        db.execute(
+            select(AgentProfile.user_id, AgentProfile.max_open_tickets).where(AgentProfile.user_id.in_(ids))
+        )
+        .tuples()
+        .all()
+    )
+    return tiers_of, caps

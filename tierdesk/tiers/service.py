@@ -6,6 +6,7 @@ flush, never commit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -357,3 +358,15 @@ def set_agent_work(db: Session, user_id: int, data: AgentWorkIn) -> AgentWorkOut
         repo.replace_agent_skills(db, user_id, {known[k].id: lvl for k, lvl in data.skills.items()})
     crud.flush_or_conflict(db, "Agent profile")
     return agent_work(db, user_id)
+
+
+DEFAULT_MAX_OPEN_TICKETS = 25  # an agent without a working profile (as agent_work shows it)
+
+
+def agents_tiers_and_capacity(
+    db: Session, user_ids: Sequence[int]
+) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """({user: tier ids}, {user: max open tickets}) for many agents at once; users without a
+    profile get DEFAULT_MAX_OPEN_TICKETS."""
+    tiers_of, caps = repo.agents_tiers_and_capacity(db, user_ids)
+    return tiers_of, {uid: caps.get(uid, DEFAULT_MAX_OPEN_TICKETS) for uid in user_ids}

@@ -26,6 +26,8 @@ from tierdesk.core.logging import configure_logging
 from tierdesk.core.storage import FileStore
 from tierdesk.csat import api as csat_api
 from tierdesk.customers import api as customers_api
+from tierdesk.dashboard import api as dashboard_api
+from tierdesk.dashboard import pages as dashboard_pages
 from tierdesk.engineering import api as engineering_api
 from tierdesk.escalation import api as escalation_api
 from tierdesk.kb import api as kb_api
@@ -33,6 +35,7 @@ from tierdesk.kb import pages as kb_pages
 from tierdesk.notifications import api as notifications_api
 from tierdesk.portal import pages as portal_pages
 from tierdesk.routing import api as routing_api
+from tierdesk.search import api as search_api
 from tierdesk.sla import api as sla_api
 from tierdesk.swarms import api as swarms_api
 from tierdesk.tickets import api as tickets_api
@@ -115,6 +118,7 @@ def create_app(
 
     errors.install(app)
     for router in (
+        search_api.router,  # before tickets: /tickets/search is not a ticket ref
         tickets_api.router,
         escalation_api.router,
         sla_api.router,
@@ -128,6 +132,7 @@ def create_app(
         swarms_api.router,
         csat_api.router,
         kb_api.router,
+        dashboard_api.router,
     ):
         app.include_router(router)
     app.include_router(accounts_pages.router)
@@ -136,6 +141,7 @@ def create_app(
     app.include_router(admin_pages.router)
     app.include_router(pages.router)
     app.include_router(workspace_pages.router)
+    app.include_router(dashboard_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     def limit_for(path: str) -> int:

@@ -28,6 +28,7 @@ from tierdesk.engineering.schemas import BugCreate
 from tierdesk.escalation import service as escalation
 from tierdesk.escalation.schemas import DeEscalateIn, EscalateIn, Handoff
 from tierdesk.kb import service as kb
+from tierdesk.search import service as search
 from tierdesk.swarms import service as swarms
 from tierdesk.swarms.schemas import SwarmStart, check_skills
 from tierdesk.tickets import service as tickets
@@ -197,6 +198,38 @@ def my_swarms(
 @router.get("/desk/breaching", response_class=HTMLResponse)
 def breaching(request: Request, db: DB, actor: CurrentActor, cursor: Opt = None) -> Response:
     return _queue(request, db, actor, "breaching", "", None, None, None, None, None, None, cursor)
+
+
+@router.get("/desk/search", response_class=HTMLResponse)
+def search_page(
+    request: Request, db: DB, actor: CurrentActor, q: Opt = None, order: Opt = None, cursor: Opt = None
+) -> Response:
+    """Keyword search over the tickets the agent may read (newest first, keyset pages). A bad
+    query or cursor comes back next to the search field, never as an error page."""
+    if actor.is_anonymous:
+        return RedirectResponse("/login", status_code=303)
+    if not actor.is_staff:
+        return _not_found(request, db, actor, "This page is for support staff.")
+    text = (q or "").strip()
+    order = order if order in search.ORDERS else "newest"
+    errors: Errors = {}
+    page = search.SearchPage([], None)
+    if text:
+        try:
+            page = search.search_tickets(db, actor, text, limit=25, cursor=(cursor or None), order=order)
+        except InvalidInput as exc:
+            errors[f"search.{exc.extra.get('field', 'q')}"] = exc.detail
+    next_href = None
+    if page.next_cursor:
+        next_href = "/desk/search?" + urlencode({"q": text, "order": order, "cursor": page.next_cursor})
+    return _page(
+        request,
+        db,
+        actor,
+        "workspace/search.html",
+        {"search_q": text, "order": order, "page": page, "errors": errors, "next_href": next_href},
+        422 if errors else 200,
+    )
 
 
 @router.get("/desk/tier/{key}", response_class=HTMLResponse)

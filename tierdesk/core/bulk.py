@@ -1,0 +1,103 @@
+"""Insert a batch of rows as one statement whose rows travel as one JSON array.
+
+For batch jobs (the SLA scheduler writes up to a thousand events and notifications per
+batch). An `executemany` of the same rows spent more time in Python — binding and
+converting every column of every row through SQLAlchemy — than the database spent
+inserting them, and on PostgreSQL it is one statement per row. Here the rows are serialised
+once per batch (`json.dumps`, in C) and the database unpacks the array itself (SQLite
+`json_each`, PostgreSQL `jsonb_array_elements`), keeping the array's order.
+
+Per-row values must be JSON values: numbers, strings, None, and dicts/lists for JSON
+columns. Values that are the same for every row (a timestamp, who did it) are bound once,
+with their column's type.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Integer,
+    String,
+    Table,
+    TextClause,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+
+def insert_rows(
+    db: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    same: Mapping[str, Any] | None = None,
+) -> None:
+    """INSERT `rows` (each the values of `columns`, in that order) into `table`, every row
+    also getting the values of `same`; ids follow the order of `rows`."""
+    if not rows:
+        return
+    same = same or {}
+    dialect = db.get_bind().dialect
+    statement = _statement(table, tuple(columns), tuple(same), dialect.name, dialect)
+    db.execute(statement, {"_rows": json.dumps(rows, separators=(",", ":")), **same})
+
+
+@lru_cache(maxsize=64)
+def _statement(
+    table: Table, columns: tuple[str, ...], same: tuple[str, ...], name: str, dialect: Dialect
+) -> TextClause:
+    if name not in ("sqlite", "postgresql"):  # pragma: no cover - tierdesk runs on these two only
+        raise NotImplementedError(f"bulk insert on {name}")
+
+    def typed(expr: str, column: str) -> str:
+        """On PostgreSQL, give a value its column's type. Strings stay text: the INSERT's
+        own assignment then refuses one that is too long (a CAST would cut it silently)."""
+        type_ = table.c[column].type
+        if name == "sqlite" or isinstance(type_, String) or isinstance(getattr(type_, "impl", None), String):
+            return expr
+        return f"CAST({expr} AS {type_.compile(dialect=dialect)})"
+
+    picked: list[str] = []
+    for i, column in enumerate(columns):
+        type_ = table.c[column].type
+        is_json = isinstance(type_, JSON) or isinstance(getattr(type_, "impl", None), JSON)
+        if name == "sqlite":
+            # json_quote(json_extract(…)) gives JSON text for a JSON column (objects, strings
+            # and null alike); json_extract alone gives the SQL value.
+            item = f"json_extract(r.value, '$[{i}]')"
+            picked.append(f"json_quote({item})" if is_json else item)
+        else:
+            picked.append(typed(f"r.v->{i}" if is_json else f"r.v->>{i}", column))
+    picked += [typed(f":{column}", column) for column in same]
+    names = ", ".join([*columns, *same])
+    if name == "sqlite":
+        source = "json_each(:_rows) AS r ORDER BY r.key"
+    else:
+        source = "jsonb_array_elements(CAST(:_rows AS jsonb)) WITH ORDINALITY AS r(v, n) ORDER BY r.n"
+    sql = f"INSERT INTO {table.name} ({names}) SELECT {', '.join(picked)} FROM {source}"
+    return text(sql).bindparams(*(bindparam(column, type_=table.c[column].type) for column in same))
+
+
+def id_in(
+    db: Session, column: ColumnElement[int] | InstrumentedAttribute[int], ids: Sequence[int]
+) -> ColumnElement[bool]:
+    """`column IN ids` for a batch of ids bound as ONE parameter (a JSON text on SQLite, an
+    array on PostgreSQL): an IN list of a thousand bound ids cost more to render and bind
+    than the query it belongs to."""
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("batch_ids", list(ids), type_=postgresql.ARRAY(Integer)))
+    each = func.json_each(bindparam("batch_ids", json.dumps(list(ids)), type_=String))
+    return column.in_(select(literal_column("value")).select_from(each))

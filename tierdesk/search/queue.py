@@ -1,0 +1,20 @@
+"""The one write helper the tickets service calls: `enqueue(db, ticket_id)`.
+
+It depends on nothing but the queue table, so `tickets.service` can import it without a
+cycle (search's service and repository read tickets; this module never does — an
+import-linter contract keeps it so). One INSERT of one integer, in the caller's
+transaction: the ticket change and its queue row commit or roll back together, and the
+create path pays no analysis or index maintenance.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from tierdesk.search.models import SearchQueue
+
+
+def enqueue(db: Session, ticket_id: int) -> None:
+    """Queue `ticket_id` to be (re)indexed by the worker (`search.tasks.index_queued`)."""
+    db.execute(insert(SearchQueue).values(ticket_id=ticket_id))
