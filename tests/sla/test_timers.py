@@ -245,3 +245,26 @@ def test_customers_do_not_see_sla_targets(client: TestClient, db: Session, clock
     assert client.get(f"/api/v1/tickets/{t.id}/sla", headers=carol).status_code == 403
     alice = {"Authorization": f"Bearer {f.token(db, hd.users['alice'], clock.now())}"}
     assert client.get(f"/api/v1/tickets/{t.id}/sla", headers=alice).status_code == 404
+
+
+def test_a_policy_changed_by_a_supervisor_applies_to_the_next_ticket_created_through_the_api(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    # Policies are kept per process (core/memo.py `shared`); the change must reach the very
+    # next create, which reads the policy in its read-first part.
+    hd = f.helpdesk(db)
+    pid = sf.policy(db, sf.office_calendar(db))
+    sup = {"Authorization": f"Bearer {f.token(db, hd.users['supervisor'], clock.now())}"}
+    agent = {"Authorization": f"Bearer {f.token(db, hd.users['l1'], clock.now())}"}
+    new = {"subject": "Printer", "requester_id": hd.customers["carol"]}
+
+    def first_response_minutes() -> float:
+        r = client.post("/api/v1/tickets", json=new, headers=agent)
+        assert r.status_code == 201, r.text
+        body = client.get(f"/api/v1/tickets/{r.json()['id']}/sla", headers=agent).json()
+        return next(x["target_minutes"] for x in body["timers"] if x["metric"] == "first_response")
+
+    assert first_response_minutes() == 60
+    targets = {"targets": [{"metric": "first_response", "minutes": 20}]}
+    assert client.patch(f"/api/v1/sla-policies/{pid}", json=targets, headers=sup).status_code == 200
+    assert first_response_minutes() == 20
