@@ -123,13 +123,17 @@ def config_changed(db: Session) -> None:
     db.info[GENERATION_KEY] = (token, _config_writes)
 
 
+def _is_config_write(table_name: str | None, inserting: bool) -> bool:
+    """Whether writing a row of this table (an insert, or an update/delete) changes configuration."""
+    return table_name in CONFIG_TABLES or (table_name in CONFIG_TABLES_ON_CHANGE and not inserting)
+
+
 def _writes_config(session: Session) -> bool:
     for obj in session.new:
-        if getattr(obj, "__tablename__", None) in CONFIG_TABLES:
+        if _is_config_write(getattr(obj, "__tablename__", None), inserting=True):
             return True
     for obj in (*session.dirty, *session.deleted):
-        name = getattr(obj, "__tablename__", None)
-        if (name in CONFIG_TABLES or name in CONFIG_TABLES_ON_CHANGE) and (
+        if _is_config_write(getattr(obj, "__tablename__", None), inserting=False) and (
             obj in session.deleted or session.is_modified(obj, include_collections=False)
         ):
             return True
@@ -145,8 +149,7 @@ def _on_orm_execute(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
-    name = getattr(table, "name", None)
-    if name in CONFIG_TABLES or (name in CONFIG_TABLES_ON_CHANGE and not state.is_insert):
+    if _is_config_write(getattr(table, "name", None), inserting=state.is_insert):
         config_changed(state.session)
 
 
@@ -306,15 +309,19 @@ class WriteGate:
             yield
         finally:
             _current_slot.reset(token)
-            if slot.held:
-                slot.held = False
-                self.release()
+            slot.release()
 
 
 @dataclass
 class _GateSlot:
     gate: WriteGate
     held: bool = False
+
+    def release(self) -> None:
+        """Give the gate back if this request holds it (at commit, or when the request ends)."""
+        if self.held:
+            self.held = False
+            self.gate.release()
 
 
 # Set by WriteGate.for_request; thread pools copy the context, so the thread that runs the
@@ -327,9 +334,8 @@ def _release_gate_at_end(session: Session, *_args: Any) -> None:
     back, not when the request is over: the next writer need not wait for this response to
     be serialised and sent."""
     slot = _current_slot.get()
-    if slot is not None and slot.held:
-        slot.held = False
-        slot.gate.release()
+    if slot is not None:
+        slot.release()
 
 
 class Database:

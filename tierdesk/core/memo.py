@@ -60,12 +60,11 @@ def remember(db: Session, key: Hashable, value: object) -> None:
 # Requests read the same configuration again and again: who a token belongs to, the tier
 # ladder, calendars, SLA policies, routing rules. `shared(db, key, load)` keeps such values in
 # the process, keyed by the token of the one row of `config_generation`. Every transaction that
-# writes a configuration table sets a new random token in the same transaction (the flush hook
-# below), so once it commits, every process's next read of the token misses and reloads.
-# A token set by a transaction that rolls back never comes back, so nothing loaded from
+# writes a configuration table sets a new random token in the same transaction (the Session
+# hooks in core/db.py), so once it commits, every process's next read of the token misses and
+# reloads. A token set by a transaction that rolls back never comes back, so nothing loaded from
 # uncommitted data can be served later. Values must be immutable (frozen dataclasses, tuples,
 # frozensets): they are shared by every thread of the process.
-#
 _read_token = select(config_generation.c.token).where(config_generation.c.id == 1)
 
 

@@ -218,17 +218,37 @@ def routing_facts_for(db: Session, ticket: Ticket, has_incident: bool | None = N
     )
 
 
-def _facts(db: Session, ticket: Ticket) -> sla.TicketFacts:
-    org = customers.org_facts(db, ticket.organization_id) if ticket.organization_id else None
+def _sla_facts(
+    db: Session,
+    ticket_id: int,
+    tier_id: int | None,
+    priority: str,
+    status: str,
+    organization_id: int | None,
+    first_responded: bool = False,
+) -> sla.TicketFacts:
+    org = customers.org_facts(db, organization_id) if organization_id else None
     return sla.TicketFacts(
-        ticket_id=ticket.id,
-        tier_id=ticket.tier_id,
-        priority=ticket.priority,
-        status=ticket.status,
+        ticket_id=ticket_id,
+        tier_id=tier_id,
+        priority=priority,
+        status=status,
         plan=org.plan if org else None,
         segment=org.segment if org else None,
         org_calendar_id=org.calendar_id if org else None,
-        first_responded=ticket.first_responded_at is not None,
+        first_responded=first_responded,
+    )
+
+
+def _facts(db: Session, ticket: Ticket) -> sla.TicketFacts:
+    return _sla_facts(
+        db,
+        ticket.id,
+        ticket.tier_id,
+        ticket.priority,
+        ticket.status,
+        ticket.organization_id,
+        ticket.first_responded_at is not None,
     )
 
 
@@ -293,20 +313,9 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
     )
     tags = list(dict.fromkeys([*data.tags, *decision.add_tags]))
     status = Status.open if data.assignee_id else Status.new
-    org = customers.org_facts(db, requester.organization_id) if requester.organization_id else None
-    timers = sla.plan_created(
-        db,
-        sla.TicketFacts(
-            ticket_id=0,  # not known yet; start_planned fills it in
-            tier_id=tier_id,
-            priority=priority,
-            status=status.value,
-            plan=org.plan if org else None,
-            segment=org.segment if org else None,
-            org_calendar_id=org.calendar_id if org else None,
-        ),
-        now,
-    )
+    # The ticket id is not known yet (0); start_planned fills it in.
+    facts = _sla_facts(db, 0, tier_id, priority, status.value, requester.organization_id)
+    timers = sla.plan_created(db, facts, now)
     values: dict[str, Any] = {
         "subject": data.subject.strip(),
         "description": data.description,
