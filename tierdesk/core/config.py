@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # is busy" failures and cuts p99 under write bursts. On since ticket creation holds the
     # lock only for its INSERTs (docs/performance.md); TIERDESK_SQLITE_WRITE_GATE=0 turns it off.
     sqlite_write_gate: bool = True
+    # Tickets created through the API by concurrent requests share one transaction (core/group.py
+    # GroupCommit, docs/performance.md "Creating a ticket"); TIERDESK_GROUP_COMMIT=0 writes
+    # each in its own, for comparison.
+    group_commit: bool = True
 
     @property
     def is_sqlite(self) -> bool:

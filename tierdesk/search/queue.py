@@ -9,6 +9,8 @@ create path pays no analysis or index maintenance.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
@@ -18,3 +20,9 @@ from tierdesk.search.models import SearchQueue
 def enqueue(db: Session, ticket_id: int) -> None:
     """Queue `ticket_id` to be (re)indexed by the worker (`search.tasks.index_queued`)."""
     db.execute(insert(SearchQueue).values(ticket_id=ticket_id))
+
+
+def enqueue_many(db: Session, ticket_ids: Sequence[int]) -> None:
+    """Queue several tickets in one statement (new tickets written as a batch)."""
+    if ticket_ids:
+        db.execute(insert(SearchQueue), [{"ticket_id": i} for i in ticket_ids])
