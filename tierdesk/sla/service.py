@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import cast
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
@@ -413,7 +414,11 @@ def start_planned_many(db: Session, planned: Sequence[tuple[int, PlannedTimers]]
     """Insert the planned timers of several new tickets in one statement."""
     rows = [{**row, "ticket_id": ticket_id} for ticket_id, timers in planned for row in timers.rows]
     if rows:
-        db.execute(insert(SlaTimer), rows)
+        db.flush()  # the Core insert below does not autoflush (e.g. timers a reopen just ended)
+        db.connection().execute(_INSERT_TIMER, rows)  # Core, not the ORM's slower execution path
+
+
+_INSERT_TIMER = insert(cast(Table, SlaTimer.__table__))
 
 
 def on_created(db: Session, facts: TicketFacts, now: datetime) -> None:

@@ -369,18 +369,27 @@ def plan_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) ->
     return CreatePlan(actor, values, event, sla.plan_created(db, facts, now), wrote)
 
 
+_INSERT_TAG = insert(cast(Table, TicketTag.__table__))
+_INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
+
+
 def write_planned(db: Session, plans: Sequence[CreatePlan]) -> list[Ticket]:
     """Write planned tickets, each with its tags, `created` event, counter and SLA timers,
     and queue them for search; a batch of plans costs a few statements more than one
-    (tickets.writer groups concurrent creations into one transaction this way). Takes
+    (core.group.GroupWriter groups concurrent creations into one transaction this way). Takes
     the write lock first on a read-first session (core.db.begin_write)."""
     begin_write(db)  # everything so far only read: on SQLite the write lock is taken here
     tickets = [repo.insert_ticket(db, plan.values) for plan in plans]
+    # Core inserts on the tables, on the session's connection: an ORM entity, or
+    # Session.execute, takes SQLAlchemy's ORM execution path, which cost more than the
+    # database's work (docs/performance.md, "Creating a ticket"). None of these tables is
+    # configuration (core.db CONFIG_TABLES), so the session's hooks have nothing to see.
+    conn = db.connection()
     tag_rows = [{"ticket_id": t.id, "tag": tag} for t in tickets for tag in t.tags]
     if tag_rows:
-        db.execute(insert(TicketTag), tag_rows)
-    db.execute(
-        insert(TicketEvent),
+        conn.execute(_INSERT_TAG, tag_rows)
+    conn.execute(
+        _INSERT_EVENT,
         [
             {
                 "ticket_id": t.id,
