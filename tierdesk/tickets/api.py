@@ -53,8 +53,9 @@ async def create_ticket(
     # (core/group.py, docs/performance.md "Creating a ticket").
     writer = request.app.state.ticket_writer
     if data.requester is not None or writer is None:
-        # A requester named by e-mail may be added: plan and write in one transaction,
-        # off the event loop (the write lock must never be awaited on it).
+        # A requester named by e-mail may be added (or there is no group writer, as on
+        # PostgreSQL): plan and write in one transaction, off the event loop (the write lock
+        # must never be awaited on it).
         ticket = await run_in_threadpool(_create_in_one_transaction, db, actor, data, now)
     else:
         plan = service.plan_ticket(db, actor, data, now)

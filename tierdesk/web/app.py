@@ -113,6 +113,9 @@ def create_app(
     app.state.session_factory = session_factory or database.session
     app.state.clock = clock or SystemClock()
     app.state.store = FileStore(settings.attachments_dir)
+    # SQLite reads are in-process calls of a few microseconds: cheaper on the event loop than a
+    # thread-pool hop. PostgreSQL reads are network round trips: they stay off the loop.
+    app.state.inline_reads = database.is_sqlite
 
     # Concurrent API creations share one transaction (core/group.py).
     def writer_gate() -> AbstractContextManager[Any]:
@@ -122,7 +125,7 @@ def create_app(
 
     app.state.ticket_writer = (
         GroupWriter(lambda: app.state.session_factory(True), tickets.write_planned, gate=writer_gate)
-        if settings.group_commit
+        if (settings.group_commit if settings.group_commit is not None else database.is_sqlite)
         else None
     )
 

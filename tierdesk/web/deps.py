@@ -108,11 +108,12 @@ async def get_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -
     """Bearer token first, then the session cookie. Cookie-authenticated writes must echo
     the session's CSRF token in X-CSRF-Token (forms check their own hidden field).
 
-    In a read transaction this runs on the event loop: it reads from the per-process cache
-    (core/memo.py) after one small query, cheaper than a thread-pool hop. A write
-    transaction's first statement may wait for SQLite's write lock, which must never be
-    awaited on the event loop, so there it runs in the thread pool."""
-    if getattr(request.state, "db_write", True):
+    In a read transaction on SQLite this runs on the event loop: it reads from the
+    per-process cache (core/memo.py) after one small in-process query, cheaper than a
+    thread-pool hop. A write transaction's first statement may wait for SQLite's write lock,
+    which must never be awaited on the event loop, and PostgreSQL's queries are network round
+    trips, so those run in the thread pool."""
+    if getattr(request.state, "db_write", True) or not request.app.state.inline_reads:
         return await run_in_threadpool(_actor, request, db)
     return _actor(request, db)
 
