@@ -194,7 +194,8 @@ def seed_bulk(
         f"in {result.seconds:.1f} s = {result.per_second:,.0f} tickets/s; "
         f"{result.events:,} events, {result.messages:,} messages, {result.tags:,} tags, "
         f"{result.customers:,} customers in {result.organizations:,} organizations; "
-        f"(indexes rebuilt in {result.index_seconds:.1f} s of that); search index {indexed:.1f} s; "
+        f"(indexes and full-text index rebuilt in {result.index_seconds:.1f} s of that); "
+        f"search queue {indexed:.1f} s; "
         f"ANALYZE {analyzed:.1f} s",
         highlight=False,
     )

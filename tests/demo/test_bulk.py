@@ -318,13 +318,25 @@ def test_a_load_that_rebuilds_the_indexes_leaves_the_schema_exactly_as_the_migra
         engine.dispose()
 
 
-@pytest.mark.parametrize("rebuild", [False, True])
+@pytest.mark.parametrize(
+    ("rebuild", "commits"),
+    [(False, False), (False, True), (True, True)],
+    ids=["one transaction", "committed batches, indexes kept", "committed batches, indexes rebuilt"],
+)
 def test_a_loaded_database_answers_like_one_the_services_filled(
-    db: Session, clock: FrozenClock, rebuild: bool
+    db: Session, clock: FrozenClock, rebuild: bool, commits: bool
 ) -> None:
     hd = f.helpdesk(db)
     admin = f.actor(db, hd.users["admin"])
-    result = bulk.load(db, 300, clock.now(), seed=12, batch=100, rebuild_indexes=rebuild)
+    result = bulk.load(
+        db,
+        300,
+        clock.now(),
+        seed=12,
+        batch=100,
+        rebuild_indexes=rebuild,
+        commit=db.commit if commits else None,
+    )
 
     newest = db.scalar(select(Ticket).where(Ticket.source == "bulk").order_by(Ticket.id.desc()).limit(1))
     assert newest is not None and newest.id == result.last_id
