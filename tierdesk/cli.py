@@ -200,6 +200,7 @@ def seed_bulk(
         highlight=False,
     )
     console.print("  by status: " + ", ".join(f"{s} {n:,}" for s, n in result.statuses.most_common()))
+    console.print("  time: " + ", ".join(f"{p} {t:.2f} s" for p, t in result.phases.items()), highlight=False)
 
 
 @search_app.command("reindex")

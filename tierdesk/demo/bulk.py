@@ -84,8 +84,15 @@ class BulkResult:
     organizations: int = 0
     customers: int = 0
     seconds: float = 0.0
-    index_seconds: float = 0.0  # part of `seconds` spent recreating indexes
+    index_seconds: float = 0.0  # part of `seconds` spent recreating indexes (and filling ticket_fts)
     statuses: Counter[str] = field(default_factory=Counter)
+    phases: dict[str, float] = field(default_factory=dict)  # wall seconds per step of the load
+
+    def timed(self, phase: str, since: float) -> float:
+        """Add the time since `since` to `phase`; returns now, to time the next one from."""
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - since
+        return now
 
     @property
     def per_second(self) -> float:
@@ -146,32 +153,10 @@ class _Writer:
             self.conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
 
     def write_search_docs(self, rows: list[tuple[Any, ...]]) -> None:
-        """Search documents (ticket_id, public_terms, internal_terms, indexed_at). On SQLite
-        the migration's triggers put them into `ticket_fts`. On PostgreSQL they go through a
-        temporary table, and one INSERT … SELECT makes each field's tsvector from its terms
-        (the same distinct lexemes, without positions, as the indexer's literals)."""
-        if not rows:
-            return
-        if not self.pg:
-            self.write("ticket_search_docs", DOC_COLUMNS, rows)
-            return
-        self.conn.exec_driver_sql(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS bulk_search_docs (ticket_id integer, "
-            "public_terms text, internal_terms text, indexed_at timestamp)"
-        )
-        self.write("bulk_search_docs", DOC_COLUMNS, rows)
-
-        def tsv(terms: str) -> str:
-            return f"array_to_tsvector(array_remove(string_to_array({terms}, ' '), ''))"
-
-        both = "public_terms || ' ' || internal_terms"
-        self.conn.exec_driver_sql(
-            "INSERT INTO ticket_search_docs (ticket_id, public_terms, internal_terms, indexed_at, "
-            f"public_tsv, all_tsv) SELECT ticket_id, public_terms, internal_terms, indexed_at, "
-            f"{tsv('public_terms')}, {tsv(both)} "
-            "FROM bulk_search_docs ORDER BY ticket_id"
-        )
-        self.conn.exec_driver_sql("TRUNCATE bulk_search_docs")
+        """Search documents: (ticket_id, public_terms, internal_terms, indexed_at) on SQLite,
+        whose triggers (or `restore_fts_trigger`) put them into `ticket_fts`; with the
+        `public_tsv` and `all_tsv` literals too on PostgreSQL."""
+        self.write("ticket_search_docs", DOC_COLUMNS + (("public_tsv", "all_tsv") if self.pg else ()), rows)
 
     def drop_fts_trigger(self) -> str | None:
         """SQLite: drop the trigger that copies each new search document into ticket_fts
@@ -219,8 +204,31 @@ class _Writer:
         return [(str(name), str(ddl)) for name, ddl in rows]
 
     def create_indexes(self, indexes: list[tuple[str, str]]) -> None:
+        if self.pg:  # sorts and GIN builds in memory (64 MB by default), for this transaction only
+            self.conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
         for _, ddl in indexes:
             self.conn.exec_driver_sql(ddl)
+
+    def drop_foreign_keys(self, tables: Sequence[str]) -> list[tuple[str, str]]:
+        """PostgreSQL: drop the foreign keys of `tables` and return (table, DDL) to add them
+        back. Each is then checked once for the whole table by one join when it is added,
+        instead of by a trigger per inserted row (most of COPY's time). SQLite: nothing (its
+        foreign keys live in CREATE TABLE and cost it little)."""
+        if not self.pg:
+            return []
+        rows = self.conn.execute(
+            text(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE contype = 'f' AND connamespace = current_schema()::regnamespace "
+                "AND conrelid::regclass::text = ANY(:t) ORDER BY conrelid::regclass::text, conname"
+            ),
+            {"t": list(tables)},
+        ).all()
+        for table, name, _ in rows:
+            self.conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        return [
+            (str(table), f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {ddl}') for table, name, ddl in rows
+        ]
 
     def next_id(self, table: str, never_reused: bool = False) -> int:
         """The first free id. For tables whose numbers are never reused (tickets), also past
@@ -421,7 +429,7 @@ def load(
         rebuild_indexes = commit is not None and tickets >= max(REBUILD_INDEXES_FROM, existing)
     dropped: list[tuple[str, str]] = []
     if rebuild_indexes:
-        dropped = w.drop_indexes(INDEXED_TABLES)
+        dropped = w.drop_indexes(INDEXED_TABLES) + w.drop_foreign_keys(INDEXED_TABLES)
     # SQLite's FTS trigger costs 4x more than filling ticket_fts from the documents in one
     # statement at the end, so it is set aside too: when the indexes are, or when the whole
     # load is the caller's one transaction (nobody else can write a document meanwhile).
@@ -435,12 +443,14 @@ def load(
             if commit:
                 db.rollback()  # a failed batch leaves nothing half-written behind the indexes
             w = _Writer(db.connection())
-            index_started = time.perf_counter()
+            index_started = clock = time.perf_counter()
             if fts_trigger:
                 w.restore_fts_trigger(fts_trigger, first, first + tickets - 1)
+                clock = result.timed("fill ticket_fts", clock)
             w.create_indexes(dropped)
             if commit:
                 commit()
+            result.timed("recreate indexes", clock)
             result.index_seconds = time.perf_counter() - index_started
     result.seconds = time.perf_counter() - started
     return result
@@ -486,6 +496,12 @@ def _template(text: str, language: str) -> _Template:
             apart = apart and direct == terms.replace(_SENTINEL, number)
         terms = terms if apart else None
     return _Template(subject, description, numbered, terms)
+
+
+def _lexemes_of(tpl: _Template, reply_terms: str) -> str:
+    """The tsvector literal of a template's terms and a reply's, without a number's."""
+    assert tpl.terms is not None
+    return search.tsvector_literal(" ".join(t for t in (tpl.terms + reply_terms).split() if t != _SENTINEL))
 
 
 def _reply_class(status: str) -> str:
@@ -541,9 +557,11 @@ def _load_tickets(
         return value if pg else value.isoformat(" ", "microseconds")
 
     indexed_at = fmt(now.astimezone(UTC).replace(tzinfo=None))
+    lexemes: dict[tuple[_Template, str], str] = {}
     counters: Counter[tuple[str, int]] = Counter()
     done = 0
     while done < tickets:
+        clock = time.perf_counter()
         n = min(batch, tickets - done)
         t_rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[Any, ...]] = []
@@ -559,6 +577,7 @@ def _load_tickets(
             category = pick_category(rnd)
             tpl = rnd.choice(templates[lang][category or rnd.choice(all_categories)])
             subject, description, terms = tpl.subject, tpl.description, tpl.terms
+            number = ""
             if tpl.numbered:
                 number = str(10000 + rnd.randrange(90000))
                 subject, description = subject.replace("{n}", number), description.replace("{n}", number)
@@ -576,6 +595,7 @@ def _load_tickets(
             priority, channel = pick_priority(rnd), pick_channel(rnd)
             created = updated = fmt(created_dt)
             first_responded = solved = closed = None
+            reply = ""
             if status != "new":
                 # The agent's first public reply, minutes to hours later, sets the status; a
                 # closed ticket was solved with that reply and closed three days later.
@@ -585,25 +605,45 @@ def _load_tickets(
                     solved = first_responded
                 if status == "closed":
                     updated = closed = fmt(at_dt + three_days)
-                terms += reply_terms[(lang, _reply_class(status))]
+                reply = _reply_class(status)
+                terms += reply_terms[(lang, reply)]
                 replies += 1
             t_rows.append(
                 (tid, subject, description, status, priority, category, channel, lang, customer_id,
                  org_id, tier_id, team_id, assignee, tags_json, 0, "bulk", created, updated,
                  first_responded, solved, closed)
             )  # fmt: skip
-            doc_rows.append((tid, terms, "", indexed_at))
+            if pg:
+                # tsvector literals: the template's (cached) with the ticket's number added;
+                # PostgreSQL drops a repeated lexeme on input, as the indexer's never has one.
+                cached = lexemes.get((tpl, reply))
+                if tpl.terms is None:
+                    tsv = search.tsvector_literal(terms)
+                elif cached is None:
+                    tsv = lexemes[(tpl, reply)] = _lexemes_of(tpl, reply_terms.get((lang, reply), ""))
+                else:
+                    tsv = cached
+                if tpl.terms is not None and number:
+                    tsv = f"{tsv} {search.tsvector_literal(number)}"
+                doc_rows.append((tid, terms, "", indexed_at, tsv, tsv))  # no internal notes: all = public
+            else:
+                doc_rows.append((tid, terms, "", indexed_at))
             if tag:
                 tag_rows.append((tag, tid))
             counters[(status, tier_id)] += 1
+        clock = result.timed("draw tickets (Python)", clock)
         w.write("tickets", TICKET_COLUMNS, t_rows)
         w.write("ticket_tags", ("tag", "ticket_id"), tag_rows)
+        clock = result.timed("write tickets and tags", clock)
         span = {"lo": first + done, "hi": first + done + n - 1, "msg_first": msg_next, "ev_first": ev_next}
         written = w.conn.execute(derive.messages, span | derive_params).rowcount
         if written != replies:
             raise RuntimeError(f"bulk: wrote {written} reply messages for {replies} worked-on tickets")
+        clock = result.timed("derive messages", clock)
         events = w.conn.execute(derive.events, span).rowcount
+        clock = result.timed("derive events", clock)
         w.write_search_docs(doc_rows)
+        clock = result.timed("write search documents", clock)
         msg_next += replies
         ev_next += events
         result.events += events
@@ -613,6 +653,7 @@ def _load_tickets(
         if commit:
             commit()
             w = _Writer(db.connection())
+            result.timed("commit", clock)
         if progress:
             progress(done)
     result.tickets = tickets

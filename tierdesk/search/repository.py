@@ -100,6 +100,11 @@ def _terms(text: str, language: str) -> str:
     return " ".join(analyzer.terms(text, language))
 
 
+def tsvector_literal(terms: str) -> str:
+    """The tsvector literal written for a field's terms (PostgreSQL)."""
+    return _lexemes(terms)
+
+
 def _lexemes(terms: str) -> str:
     """A tsvector literal of distinct terms, without positions (search never ranks phrases)."""
     return " ".join(_lexeme(t) for t in dict.fromkeys(terms.split()))

@@ -266,6 +266,12 @@ def document_field_terms(texts: Sequence[str], language: str) -> str:
     return repo.field_terms(texts, language)
 
 
+def tsvector_literal(terms: str) -> str:
+    """PostgreSQL: the tsvector literal `index_tickets` writes for a field's terms (its
+    distinct terms, quoted, without positions)."""
+    return repo.tsvector_literal(terms)
+
+
 def index_queued(db: Session, now: datetime, batch: int) -> int:
     """Take up to `batch` queue rows, re-index their tickets, delete the rows. Returns the
     number of rows taken (a full batch means more may be waiting)."""
