@@ -343,3 +343,18 @@ def test_a_loaded_database_answers_like_one_the_services_filled(
     page, _ = tickets.list_tickets(db, SYSTEM, TicketFilter(), "-created_at", None, 25)
     assert page[0].id == result.last_id
     assert search.search_tickets(db, admin, newest.subject.split()[0], limit=100).items
+
+
+def test_a_load_that_fails_halfway_still_puts_the_indexes_trigger_and_keys_back(
+    db: Session, clock: FrozenClock
+) -> None:
+    f.helpdesk(db)
+    before = _schema(db.connection())
+
+    def fail_after_the_first_batch(done: int) -> None:
+        raise RuntimeError(f"stopped after {done} tickets")
+
+    with pytest.raises(RuntimeError, match="stopped after 100 tickets"):
+        bulk.load(db, 300, clock.now(), batch=100, rebuild_indexes=True, progress=fail_after_the_first_batch)
+
+    assert _schema(db.connection()) == before
