@@ -151,7 +151,7 @@ def seed_bulk(
         int | None, typer.Option(min=0, help="Customers to create (default: one per 20 tickets)")
     ] = None,
 ) -> None:
-    """Add N tickets fast, with their events, replies, tags and counters, for benchmarks.
+    """Add N tickets fast, with their events, replies, tags, search documents and counters.
     Loads the demo first when the database is empty (tickets need tiers and agents)."""
     from tierdesk.demo import bulk
     from tierdesk.demo import seed as demo

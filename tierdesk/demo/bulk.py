@@ -8,6 +8,8 @@ them). Each ticket comes with what the services would have written for it:
   reply with its `public_reply` and `first_response` events and every status change as a
   `field_changed` event, in an order `TICKETS.TRANSITIONS` allows);
 - its tags, both in `tickets.tags` and in `ticket_tags`;
+- its search document, with the terms the search indexer would write (so search works at
+  once; SQLite's `ticket_fts` or PostgreSQL's tsvector columns included);
 - the `ticket_counters` upserted by the same amounts, so the counters match the table.
 
 The mix is deterministic for a given seed and looks like a year of a real desk: newer
@@ -17,9 +19,13 @@ organizations and customers are created alongside (about one customer per 20 tic
 
 Bulk tickets carry no SLA timers (the SLA sweep has its own bench, `bench/sla_sweep.py`).
 
-How it is fast: rows are built as tuples and written with one driver-level executemany per
-table and batch (SQLite) or COPY (PostgreSQL), ids are assigned here so that events and
-messages can reference tickets without a round trip, and the caller commits once per batch.
+How it is fast (docs/performance.md has the measurements): Python draws the tickets and
+writes tickets, tags and search documents as tuples, with one driver-level executemany per
+table and batch (SQLite) or COPY (PostgreSQL); the database derives the replies and events
+from the ticket rows in two INSERT … SELECT statements per batch; search terms are computed
+once per template; big loads set the secondary indexes (and SQLite's FTS trigger,
+PostgreSQL's foreign keys) aside and recreate them from their stored DDL at the end; the
+caller commits once per batch.
 Ticket ids continue after the highest number ever handed out (SQLite's `sqlite_sequence`,
 PostgreSQL's sequence), and the sequences are advanced afterwards, so tickets created
 later through the API continue the numbering.
