@@ -5,11 +5,12 @@ both fed with the terms of kb/analyzer.py (so a query means the same on both).
   `bm25(kb_fts, TITLE_WEIGHT, 1.0)` (title weighted above body).
 - PostgreSQL: `kb_search_vectors.tsv`, written as a tsvector literal (title terms weight A,
   body terms weight B) and searched with a tsquery literal under a GIN index, ranked with
-  `ts_rank_cd`; a narrow table so that ranking reads little (see PostgresBackend.search).
+  `ts_rank`; a narrow table so that ranking reads little (see PostgresBackend.search).
   Title-only searches use `kb_search_titles` (title vectors with static score bounds, see
-  PostgresBackend._titles_by_bound). Literals, not `to_tsvector('simple', …)`: the terms are already analyzed, and
-  PostgreSQL's word parser depends on the database's LC_CTYPE (under "C" it treats CJK
-  characters as separators), so feeding it again could split them differently.
+  PostgresBackend._titles_by_bound). Literals, not `to_tsvector('simple', …)`: the terms
+  are already analyzed, and PostgreSQL's word parser depends on the database's LC_CTYPE
+  (under "C" it treats CJK characters as separators), so feeding it again could split them
+  differently.
 
 Queries OR their terms and let the ranking sort it out: a paraphrase rarely repeats every
 word of an article. Visibility is part of the WHERE clause, never filtered afterwards.
@@ -350,14 +351,14 @@ class PostgresBackend:
                 if hits is not None:
                     return hits
             return self._titles_all(db, filters, params)
-        # Every matching row is ranked (ts_rank_cd reads its whole tsvector), so ranking
+        # Every matching row is ranked (ts_rank reads its whole tsvector), so ranking
         # happens in kb_search_vectors, where a row is just the filters and the vector
         # stored inline: one page read per row instead of a wide row plus its TOAST chunks
         # (EXPLAIN ANALYZE at 100k articles: 1,593 buffers instead of 6,006 for a term in
         # 1,640 documents). Only the top `limit` ids are joined back for the article id.
         sql = (
             "SELECT d.id, d.article_id, d.locale, top.rank FROM ("
-            f"SELECT v.doc_id, {_RANK.format('v.tsv')} AS rank "
+            f"SELECT v.doc_id, {_RANK_TEXT.format('v.tsv')} AS rank "
             "FROM kb_search_vectors v, CAST(:query AS tsquery) AS q "
             f"WHERE v.tsv @@ q{filters} ORDER BY rank DESC, v.doc_id LIMIT :limit"
             ") AS top JOIN kb_search_docs d ON d.id = top.doc_id ORDER BY top.rank DESC, d.id"
@@ -432,6 +433,14 @@ class PostgresBackend:
 
 # Weights {D, C, B, A}: title (A) counts 2.5x the body (B), about FTS5's 4:1 after length
 # normalisation; normalization 1 divides by ln(1 + the number of positions).
+# Whole texts rank with ts_rank: per query term, its best-weighted occurrence plus a bonus
+# that saturates with more occurrences (sum of 1/j^2), like BM25's term-frequency curve.
+# It costs less than ts_rank_cd (at 100k articles, 2.2 instead of 3.2 us of server CPU per
+# ranked row, heap access included) and ranks the quality set better on PostgreSQL (recall@1
+# 0.95 instead of 0.93, MRR 0.973 instead of 0.960). Titles rank with ts_rank_cd: its score
+# for an OR query is the share of the title's positions holding a query term, which is what
+# the static bounds of kb_search_titles bound.
+_RANK_TEXT = "ts_rank('{{0.1, 0.2, 0.4, 1.0}}', {}, q, 1)"
 _RANK = "ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', {}, q, 1)"
 _EPS = 1e-5  # float4 carries about 7 significant digits
 
