@@ -7,7 +7,7 @@ vector): EXPLAIN (ANALYZE, BUFFERS) showed 23,000 buffers and about 95 ms for "p
 account".
 
 `kb_search_titles` holds per title only what that search needs: the filters, the article
-id, the title vector and two static upper bounds of its ts_rank_cd score (normalization 1,
+id, the title vector, the text's length and two static upper bounds of its ts_rank_cd score (normalization 1,
 all title positions weight A = 1.0, so the score of a title for an OR query is the number of
 its positions that hold a query term divided by ln(1 + positions)):
 
@@ -20,7 +20,11 @@ ranks the first few hundred that match exactly, and stops there when the tenth b
 is above the bound of the last title read (no unread title can beat it); otherwise it reads
 more, and then ranks every matching title as before. The title GIN index moves along.
 
-Backfill: the bounds are computed from the existing title vectors (unnest). The title
+`text_len` is the number of positions of the document's whole-text vector: its minimum
+(index below) bounds what a document without a query term in its title can score, so the
+whole-text search can rank the titled documents first and stop there (kb/search.py).
+
+Backfill: the bounds and lengths are computed from the existing vectors (unnest). The title
 vector column leaves kb_search_vectors, which is then rewritten (CLUSTER on its primary
 key) so its rows shrink. SQLite (FTS5) is unchanged.
 
@@ -54,6 +58,7 @@ def upgrade() -> None:
         "organization_id INTEGER, "
         "bound1 DOUBLE PRECISION NOT NULL, "
         "bound2 DOUBLE PRECISION NOT NULL, "
+        "text_len INTEGER NOT NULL, "
         "title_tsv tsvector NOT NULL, "
         "CONSTRAINT pk_kb_search_titles PRIMARY KEY (doc_id), "
         "CONSTRAINT fk_kb_search_titles_doc_id_kb_search_docs FOREIGN KEY (doc_id) "
@@ -62,10 +67,11 @@ def upgrade() -> None:
     )
     op.execute(
         "INSERT INTO kb_search_titles "
-        "(doc_id, article_id, locale, visibility, organization_id, bound1, bound2, title_tsv) "
+        "(doc_id, article_id, locale, visibility, organization_id, bound1, bound2, text_len, title_tsv) "
         "SELECT v.doc_id, d.article_id, v.locale, v.visibility, v.organization_id, "
         f"coalesce((SELECT max(tf) FROM ({_TFS}) AS a), 0) / n.ln, "
         f"coalesce((SELECT sum(tf) FROM ({_TFS} ORDER BY 1 DESC LIMIT 2) AS b), 0) / n.ln, "
+        f"coalesce((SELECT sum(tf) FROM ({_TFS.replace('title_tsv', 'tsv')}) AS e), 0), "
         "v.title_tsv "
         "FROM kb_search_vectors v JOIN kb_search_docs d ON d.id = v.doc_id, "
         f"LATERAL (SELECT ln(1 + coalesce((SELECT sum(tf) FROM ({_TFS}) AS c), 0)) "
@@ -74,6 +80,7 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_kb_search_titles_tsv ON kb_search_titles USING gin (title_tsv)")
     op.execute("CREATE INDEX ix_kb_search_titles_bound1 ON kb_search_titles (locale, bound1 DESC, doc_id)")
     op.execute("CREATE INDEX ix_kb_search_titles_bound2 ON kb_search_titles (locale, bound2 DESC, doc_id)")
+    op.execute("CREATE INDEX ix_kb_search_titles_text_len ON kb_search_titles (text_len)")
     op.execute("DROP INDEX ix_kb_search_vectors_title_tsv")
     op.execute("ALTER TABLE kb_search_vectors DROP COLUMN title_tsv")
     op.execute("CLUSTER kb_search_vectors USING pk_kb_search_vectors")

@@ -83,6 +83,14 @@ def test_title_bounds_are_the_best_one_and_two_term_title_scores() -> None:
     assert search.title_bounds([]) == (0.0, 0.0)
 
 
+def test_text_length_counts_positions_as_postgresql_stores_them() -> None:
+    assert search.text_length(["a"], ["b", "a"]) == 3
+    # Positions stop at 16383 and each lexeme keeps a position once.
+    body = [f"t{i}" for i in range(16390)] + ["z", "z"]
+    assert search.text_length([], body) == 16391
+    assert search.tsvector_literal([], body).endswith("'z':16383B")
+
+
 def test_postgres_title_only_search_by_bound_returns_what_ranking_every_title_returns(
     db: Session, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,6 +144,33 @@ def test_postgres_title_only_ties_go_to_the_oldest_title_even_when_a_higher_boun
     hits = search.PostgresBackend().search(db, ["password"], ["en"], service.audience(ANONYMOUS), 3, True)
     assert [h.article_id for h in hits] == first[:3]
     assert len({h.score for h in hits}) == 1
+
+
+def test_postgres_search_ranks_titled_documents_first_yet_returns_what_ranking_every_match_returns(
+    db: Session, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("the titled-first ranking is PostgreSQL's")
+    long_body = "Walking " + " ".join(f"word{i}" for i in range(80)) + "."
+    for i in range(3):
+        kbf.article(db, clock.now(), f"Zebra notes {i}", long_body)  # titled, long: low score
+    for _ in range(5):
+        kbf.article(db, clock.now(), "Stripes", "Zebra zebra zebra.")  # body only, short: high
+    for i in range(12):
+        kbf.article(db, clock.now(), f"Zebra crossing {i}", "Cross here.")  # titled, short: highest
+    backend = search.PostgresBackend()
+    for who in (service.audience(ANONYMOUS), service.audience(SYSTEM)):
+        for terms in (["zebra"], ["zebra", "cross"], ["stripe"]):
+            for limit in (3, 12, 15, 20):
+                found = backend.search(db, terms, ["en"], who, limit)
+                # A weight B this high never lets the titled documents settle it alone.
+                monkeypatch.setattr(search, "_WEIGHT_B", 1e9)
+                every = backend.search(db, terms, ["en"], who, limit)
+                monkeypatch.undo()
+                assert found == every, (terms, limit)
+    # The body-only documents do enter the top 15 (after the 12 short titled ones):
+    top = backend.search(db, ["zebra"], ["en"], service.audience(ANONYMOUS), 15)
+    assert sum(1 for h in top if h.score > top[-1].score) >= 12
 
 
 def _title_filters(who: search.Audience, terms: list[str], limit: int) -> tuple[str, dict[str, Any]]:

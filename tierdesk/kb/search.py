@@ -247,9 +247,16 @@ def _positions(title_terms: list[str], body_terms: list[str]) -> dict[str, list[
         for term in terms:
             pos = min(pos + 1, 16383)
             entry = positions.setdefault(term, [])
-            if len(entry) < 256:  # PostgreSQL keeps at most 256 positions per lexeme
+            # PostgreSQL keeps at most 256 positions per lexeme, each once.
+            if len(entry) < 256 and not (entry and entry[-1][:-1] == str(pos)):
                 entry.append(f"{pos}{weight}")
     return positions
+
+
+def text_length(title_terms: list[str], body_terms: list[str]) -> int:
+    """The number of positions of the text's tsvector (what ranking normalization 1 divides
+    by the logarithm of)."""
+    return sum(len(p) for p in _positions(title_terms, body_terms).values())
 
 
 def tsvector_literal(title_terms: list[str], body_terms: list[str]) -> str:
@@ -291,6 +298,7 @@ class PostgresBackend:
                     "title_tsv": tsvector_literal(d.title_terms, []),
                     "bound1": bound1,
                     "bound2": bound2,
+                    "text_len": text_length(d.title_terms, d.body_terms),
                 }
             )
         db.execute(
@@ -315,9 +323,9 @@ class PostgresBackend:
         db.execute(
             text(
                 "INSERT INTO kb_search_titles "
-                "(doc_id, article_id, locale, visibility, organization_id, bound1, bound2, title_tsv) "
-                "VALUES (:id, :article_id, :locale, :visibility, :organization_id, :bound1, :bound2, "
-                "CAST(:title_tsv AS tsvector))"
+                "(doc_id, article_id, locale, visibility, organization_id, bound1, bound2, text_len, "
+                "title_tsv) VALUES (:id, :article_id, :locale, :visibility, :organization_id, :bound1, "
+                ":bound2, :text_len, CAST(:title_tsv AS tsvector))"
             ),
             rows,
         )
@@ -351,16 +359,34 @@ class PostgresBackend:
                 if hits is not None:
                     return hits
             return self._titles_all(db, filters, params)
-        # Every matching row is ranked (ts_rank reads its whole tsvector), so ranking
-        # happens in kb_search_vectors, where a row is just the filters and the vector
-        # stored inline: one page read per row instead of a wide row plus its TOAST chunks
-        # (EXPLAIN ANALYZE at 100k articles: 1,593 buffers instead of 6,006 for a term in
-        # 1,640 documents). Only the top `limit` ids are joined back for the article id.
+        # Ranking reads each ranked row's whole tsvector, so it happens in
+        # kb_search_vectors, where a row is just the filters and the vector stored inline:
+        # one page read per row instead of a wide row plus its TOAST chunks (EXPLAIN ANALYZE
+        # at 100k articles: 1,593 buffers instead of 6,006 for a term in 1,640 documents).
+        #
+        # First only the documents with a query term in their title are ranked (few: titles
+        # are short). ts_rank gives a term found only in the body less than its weight B
+        # (0.4; sum of 0.4 / j^2 over its occurrences, over zeta(2)), and the score is the
+        # mean over the query's terms divided by log2(1 + positions), so no document without
+        # a title match scores 0.4 / log2(1 + the shortest text's positions) or more. When
+        # the `limit`-th titled document scores above that, it is the answer; otherwise every
+        # match is ranked (the second branch only runs then). Only the top `limit` ids are
+        # joined back for the article id.
         sql = (
+            "WITH titled AS ("
+            f"SELECT v.doc_id, {_RANK_TEXT.format('v.tsv')} AS rank "
+            "FROM kb_search_titles t JOIN kb_search_vectors v ON v.doc_id = t.doc_id, "
+            "CAST(:query AS tsquery) AS q "
+            f"WHERE t.title_tsv @@ q{filters} ORDER BY rank DESC, v.doc_id LIMIT :limit), "
+            "settled AS (SELECT coalesce(count(*) = :limit AND min(rank) > "
+            f"{_WEIGHT_B} / (ln(1 + (SELECT min(text_len) FROM kb_search_titles)) / ln(2)) "
+            f"* (1 + {_EPS}), false) AS ok FROM titled) "
             "SELECT d.id, d.article_id, d.locale, top.rank FROM ("
+            "SELECT doc_id, rank FROM titled WHERE (SELECT ok FROM settled) UNION ALL ("
             f"SELECT v.doc_id, {_RANK_TEXT.format('v.tsv')} AS rank "
             "FROM kb_search_vectors v, CAST(:query AS tsquery) AS q "
-            f"WHERE v.tsv @@ q{filters} ORDER BY rank DESC, v.doc_id LIMIT :limit"
+            f"WHERE v.tsv @@ q{filters} AND NOT (SELECT ok FROM settled) "
+            "ORDER BY rank DESC, v.doc_id LIMIT :limit)"
             ") AS top JOIN kb_search_docs d ON d.id = top.doc_id ORDER BY top.rank DESC, d.id"
         )
         rows = db.execute(_expanding(sql, locales), params)
@@ -441,6 +467,7 @@ class PostgresBackend:
 # for an OR query is the share of the title's positions holding a query term, which is what
 # the static bounds of kb_search_titles bound.
 _RANK_TEXT = "ts_rank('{{0.1, 0.2, 0.4, 1.0}}', {}, q, 1)"
+_WEIGHT_B = 0.4
 _RANK = "ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', {}, q, 1)"
 _EPS = 1e-5  # float4 carries about 7 significant digits
 
