@@ -158,9 +158,17 @@ def test_postgres_search_ranks_titled_documents_first_yet_returns_what_ranking_e
         kbf.article(db, clock.now(), "Stripes", "Zebra zebra zebra.")  # body only, short: high
     for i in range(12):
         kbf.article(db, clock.now(), f"Zebra crossing {i}", "Cross here.")  # titled, short: highest
+    for _ in range(4):
+        kbf.article(db, clock.now(), "Savanna", "Zebra lion.")  # two terms in a short body
     backend = search.PostgresBackend()
     for who in (service.audience(ANONYMOUS), service.audience(SYSTEM)):
-        for terms in (["zebra"], ["zebra", "cross"], ["stripe"]):
+        for terms in (
+            ["zebra"],
+            ["zebra", "cross"],
+            ["stripe"],
+            ["zebra", "lion"],
+            ["lion", "cross", "zebra"],
+        ):
             for limit in (3, 12, 15, 20):
                 found = backend.search(db, terms, ["en"], who, limit)
                 # A weight B this high never lets the titled documents settle it alone.

@@ -364,22 +364,36 @@ class PostgresBackend:
         # one page read per row instead of a wide row plus its TOAST chunks (EXPLAIN ANALYZE
         # at 100k articles: 1,593 buffers instead of 6,006 for a term in 1,640 documents).
         #
-        # First only the documents with a query term in their title are ranked (few: titles
-        # are short). ts_rank gives a term found only in the body less than its weight B
-        # (0.4; sum of 0.4 / j^2 over its occurrences, over zeta(2)), and the score is the
-        # mean over the query's terms divided by log2(1 + positions), so no document without
-        # a title match scores 0.4 / log2(1 + the shortest text's positions) or more. When
-        # the `limit`-th titled document scores above that, it is the answer; otherwise every
-        # match is ranked (the second branch only runs then). Only the top `limit` ids are
-        # joined back for the article id.
+        # First only a few candidates are ranked: the documents with a query term in their
+        # title (titles are short), and with 2 to PAIRED_UP_TO terms also those holding two
+        # of them anywhere (a GIN search for 'a & b | a & c | b & c'). ts_rank gives a term
+        # found only in the body less than its weight B (0.4: sum of 0.4 / j^2 over its
+        # occurrences, over zeta(2)) and divides the mean over the query's terms by
+        # log2(1 + positions), so any other match (one term, in its body only) scores below
+        # cap / log2(1 + the shortest text's positions), cap = 0.4 / terms (0.4 when pairs
+        # are not searched). When the `limit`-th candidate scores above that, the
+        # candidates are the answer; otherwise every match is ranked (the second branch
+        # only runs then). Only the top `limit` ids are joined back for the article id.
+        paired = 2 <= len(terms) <= PAIRED_UP_TO
+        cap = _WEIGHT_B / len(terms) if paired else _WEIGHT_B
+        pairs = ""
+        if paired:
+            params["pairs"] = " | ".join(
+                f"{_lexeme(a)} & {_lexeme(b)}" for i, a in enumerate(terms) for b in terms[i + 1 :]
+            )
+            pairs = (
+                f" UNION SELECT v.doc_id, {_RANK_TEXT.format('v.tsv')} AS rank "
+                "FROM kb_search_vectors v, CAST(:query AS tsquery) AS q, CAST(:pairs AS tsquery) AS p "
+                f"WHERE v.tsv @@ p{filters}"
+            )
         sql = (
             "WITH titled AS ("
             f"SELECT v.doc_id, {_RANK_TEXT.format('v.tsv')} AS rank "
             "FROM kb_search_titles t JOIN kb_search_vectors v ON v.doc_id = t.doc_id, "
             "CAST(:query AS tsquery) AS q "
-            f"WHERE t.title_tsv @@ q{filters} ORDER BY rank DESC, v.doc_id LIMIT :limit), "
+            f"WHERE t.title_tsv @@ q{filters}{pairs} ORDER BY rank DESC, doc_id LIMIT :limit), "
             "settled AS (SELECT coalesce(count(*) = :limit AND min(rank) > "
-            f"{_WEIGHT_B} / (ln(1 + (SELECT min(text_len) FROM kb_search_titles)) / ln(2)) "
+            f"{cap} / (ln(1 + (SELECT min(text_len) FROM kb_search_titles)) / ln(2)) "
             f"* (1 + {_EPS}), false) AS ok FROM titled) "
             "SELECT d.id, d.article_id, d.locale, top.rank FROM ("
             "SELECT doc_id, rank FROM titled WHERE (SELECT ok FROM settled) UNION ALL ("
@@ -468,6 +482,7 @@ class PostgresBackend:
 # the static bounds of kb_search_titles bound.
 _RANK_TEXT = "ts_rank('{{0.1, 0.2, 0.4, 1.0}}', {}, q, 1)"
 _WEIGHT_B = 0.4
+PAIRED_UP_TO = 6  # terms; 15 pairs
 _RANK = "ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', {}, q, 1)"
 _EPS = 1e-5  # float4 carries about 7 significant digits
 
