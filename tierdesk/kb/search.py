@@ -261,7 +261,10 @@ def text_length(title_terms: list[str], body_terms: list[str]) -> int:
 
 def tsvector_literal(title_terms: list[str], body_terms: list[str]) -> str:
     """'term':1A,5A 'other':2B … with positions capped at 16383 (PostgreSQL's maximum)."""
-    positions = _positions(title_terms, body_terms)
+    return _literal(_positions(title_terms, body_terms))
+
+
+def _literal(positions: dict[str, list[str]]) -> str:
     return " ".join(f"{_lexeme(t)}:{','.join(p)}" for t, p in positions.items())
 
 
@@ -271,7 +274,11 @@ def title_bounds(title_terms: list[str]) -> tuple[float, float]:
     the number of the title's positions holding a query term over ln(1 + positions), so no
     one-term query can score more than the largest position count of one lexeme over that
     logarithm, and no two-term query more than the two largest counts over it."""
-    counts = sorted((len(p) for p in _positions(title_terms, []).values()), reverse=True)
+    return _bounds(_positions(title_terms, []))
+
+
+def _bounds(positions: dict[str, list[str]]) -> tuple[float, float]:
+    counts = sorted((len(p) for p in positions.values()), reverse=True)
     norm = math.log(1 + sum(counts)) if counts else 1.0
     return sum(counts[:1]) / norm, sum(counts[:2]) / norm
 
@@ -290,15 +297,16 @@ class PostgresBackend:
             return
         rows = []
         for d in docs:
-            bound1, bound2 = title_bounds(d.title_terms)
+            whole, title = _positions(d.title_terms, d.body_terms), _positions(d.title_terms, [])
+            bound1, bound2 = _bounds(title)
             rows.append(
                 _row(d)
                 | {
-                    "tsv": tsvector_literal(d.title_terms, d.body_terms),
-                    "title_tsv": tsvector_literal(d.title_terms, []),
+                    "tsv": _literal(whole),
+                    "title_tsv": _literal(title),
                     "bound1": bound1,
                     "bound2": bound2,
-                    "text_len": text_length(d.title_terms, d.body_terms),
+                    "text_len": sum(len(p) for p in whole.values()),
                 }
             )
         db.execute(
