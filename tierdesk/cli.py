@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import getpass
+import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -30,6 +33,25 @@ app.add_typer(search_app, name="search")
 console = Console()
 
 
+# glibc gives each thread that allocates its own malloc arena, up to 8 per core; a worker runs
+# its sync endpoints on a pool of up to 40 threads, so short-lived allocations (templates,
+# result rows) end up spread over many arenas that each keep their freed pages: 20-25 MiB of
+# RSS per worker after a bench run (docs/performance.md). Two arenas is the common setting for
+# threaded Python servers; an operator's own MALLOC_ARENA_MAX wins.
+MALLOC_ARENAS = "2"
+_M_ARENA_MAX = -8  # mallopt() parameter number, glibc's malloc.h
+
+
+def _limit_malloc_arenas() -> None:
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    os.environ["MALLOC_ARENA_MAX"] = MALLOC_ARENAS  # read by each worker process glibc starts
+    # And this process (the only one with --workers 1), before it starts threads; a libc
+    # without mallopt (not glibc) has nothing to tune.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, int(MALLOC_ARENAS))
+
+
 def _database() -> Database:
     return Database(get_settings().database_url)
 
@@ -43,6 +65,7 @@ def serve(
     """Serve the web app and API. With one worker, background jobs run in the same process."""
     import uvicorn
 
+    _limit_malloc_arenas()
     settings = get_settings()
     if workers == 1:
         from tierdesk.web.app import create_app

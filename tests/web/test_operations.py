@@ -84,4 +84,17 @@ def test_openapi_documents_the_ticket_endpoints(client: TestClient) -> None:
     spec = client.get("/api/openapi.json").json()
     assert "/api/v1/tickets" in spec["paths"]
     assert "/api/v1/tickets/{ref}/timeline" in spec["paths"]
-    assert client.get("/api/docs").status_code == 200
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and "/api/openapi.json" in docs.text
+
+
+def test_the_openapi_document_is_built_outside_the_serving_process_and_is_the_apps_own(
+    client: TestClient,
+) -> None:
+    served = client.get("/api/openapi.json")
+    assert served.status_code == 200 and served.headers["content-type"] == "application/json"
+    app = client.app
+    # Served from a child process's build: this process resolved no schema of its own.
+    assert app.openapi_schema is None  # type: ignore[attr-defined]
+    assert served.json() == app.openapi()  # type: ignore[attr-defined]
+    assert "/api/openapi.json" not in served.json()["paths"]

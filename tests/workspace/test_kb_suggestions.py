@@ -46,13 +46,37 @@ def test_the_ticket_page_suggests_matching_articles_and_only_public_ones_can_go_
     sign_in(client, "l1@desk.example.com")
 
     page = client.get(f"/tickets/T-{t.id}").text
-    panel = page[page.index('id="articles"') : page.index('id="links"')]
+    placeholder = page[page.index('id="articles"') : page.index('id="links"')]
+    # The page itself does no KB search: the card loads after it (HTMX), or through a link.
+    assert f'hx-get="/tickets/T-{t.id}/articles"' in placeholder and 'hx-trigger="load"' in placeholder
+    assert "Reset your password" not in placeholder
+    assert f'href="/tickets/T-{t.id}?articles=1#articles"' in placeholder
+    without_js = client.get(f"/tickets/T-{t.id}?articles=1").text
+    inline = without_js[without_js.index('id="articles"') : without_js.index('id="links"')]
+
+    fragment = client.get(f"/tickets/T-{t.id}/articles")
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    for panel in (fragment.text, inline):
+        _check_panel(panel, public.id, internal.id)
+
+
+def test_the_articles_card_is_for_staff_who_may_see_the_ticket(
+    client: TestClient, db: Session, hd: f.Helpdesk, clock: FrozenClock
+) -> None:
+    t = new_ticket(db, hd, clock, subject="Cannot reset my password")
+    assert client.get(f"/tickets/T-{t.id}/articles").status_code == 404  # signed out
+    sign_in(client, "l1@desk.example.com")
+    assert client.get("/tickets/T-99999999/articles").status_code == 404
+    assert client.get("/tickets/nonsense/articles").status_code == 404
+
+
+def _check_panel(panel: str, public_id: int, internal_id: int) -> None:
     assert "Reset your password" in panel and "Password reset for locked accounts" in panel
     assert "Shipping to Italy" not in panel
     inserts = re.findall(r'data-insert-link="([^"]+)"', panel)
     assert len(inserts) == 1 and inserts[0].startswith("Reset your password: http")
-    assert f"/help/articles/{public.id}" in inserts[0]
-    assert f"/help/articles/{internal.id}" not in " ".join(inserts)
+    assert f"/help/articles/{public_id}" in inserts[0]
+    assert f"/help/articles/{internal_id}" not in " ".join(inserts)
     assert "internal" in panel
 
 

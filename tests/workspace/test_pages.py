@@ -364,7 +364,7 @@ def test_requester_and_organization_panel(
     t = new_ticket(db, hd, clock, subject="Current problem")
     sign_in(client, "l1@desk.example.com")
     html = client.get(f"/tickets/{t.number}").text
-    side = html[html.index('class="card profile"') :]
+    side = html[html.index('class="card profile"') : html.index('id="articles"')]
     assert "Acme" in side and "strategic" in side and "Plan" in side
     assert other.number in side and colleague.number in side
     assert side.count(t.number) == 0  # the ticket itself is not listed as "another" ticket
@@ -771,6 +771,48 @@ def test_queue_and_ticket_page_statements_do_not_grow_with_the_data(
     db.flush()
     assert _statements(connection, client, "/desk/tier/L1") == queue_before
     assert _statements(connection, client, f"/tickets/{t.number}") == page_before
+
+
+def _statement_texts(connection: Connection, client: TestClient, url: str) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    return seen
+
+
+def test_the_ticket_page_reads_a_fixed_number_of_statements_whatever_its_timeline_holds(
+    client: TestClient, connection: Connection, db: Session, hd: f.Helpdesk, clock: FrozenClock
+) -> None:
+    supervisor = f.actor(db, hd.users["supervisor"])
+    t = new_ticket(db, hd, clock, assignee_id=hd.users["l1"])
+    sign_in(client, "sup@desk.example.com")
+    _statement_texts(connection, client, f"/tickets/{t.number}")  # loads the configuration
+    before = _statement_texts(connection, client, f"/tickets/{t.number}")
+    # Timeline events naming many people, fields and tiers; messages by several authors.
+    people = ["l1", "l2", "l3", "supervisor", "admin"]
+    for i in range(20):
+        who = f.actor(db, hd.users[["supervisor", "admin"][i % 2]])
+        patch = TicketPatch(
+            assignee_id=hd.users[people[(i + 1) % len(people)]], priority=["high", "low"][i % 2]
+        )
+        tickets.update_ticket(db, supervisor, t.id, patch, clock.now())
+        tickets.add_message(db, who, t.id, MessageCreate(body=f"reply {i}"), clock.now())
+        tickets.add_message(db, who, t.id, MessageCreate(body=f"note {i}", kind="internal"), clock.now())
+    db.flush()
+    after = _statement_texts(connection, client, f"/tickets/{t.number}")
+    assert len(events_of(db, t.id)) > 60
+    assert len(after) == len(before), "\n".join(after)
+    # The tier ladder, the teams and the assignee picker are configuration kept per process
+    # (core/memo.py: shared): a warm page render reads none of them, and no KB search runs.
+    for table in ("FROM tiers", "FROM teams", "FROM team_members", "users.role !=", "kb_"):
+        assert not [s for s in after if table in s], table
 
 
 def test_tampered_or_oversized_form_values_come_back_next_to_the_field(

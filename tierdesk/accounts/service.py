@@ -263,9 +263,10 @@ def names_of(db: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
 
 
 def staff_names(db: Session, actor: Actor, limit: int = 500) -> list[tuple[int, str]]:
-    """(id, name) of active staff, by name: the assignee pickers of the workspace."""
+    """(id, name) of active staff, by name: the assignee pickers of the workspace. Kept per
+    process and configuration generation (users are configuration)."""
     require_staff(actor)
-    return repo.staff_page(db, limit)
+    return list(shared(db, ("staff_names", limit), lambda: tuple(repo.staff_page(db, limit))))
 
 
 def supervisor_ids(db: Session) -> list[int]:

@@ -179,6 +179,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA foreign_keys=ON")
+        # Each pooled connection keeps its own page cache (2 MiB by default, filled by random
+        # ticket reads); 1 MiB keeps the upper index levels hot, the OS page cache holds the
+        # rest, and a web worker's pool no longer holds up to 16 MiB of copies (docs/performance.md).
+        cur.execute("PRAGMA cache_size=-1024")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -25,7 +25,7 @@ def next_step(db: Session, tier_id: int | None) -> tuple[int | None, int | None]
     """Where "one step up" goes from `tier_id`: the lowest configured path to a higher tier,
     else a path straight to a team (small shop: L1 -> engineering), else the next enabled tier
     of the ladder. (None, None) at the top."""
-    ladder = [t for t in tiers.all_tiers(db) if t.enabled]
+    ladder = [t for t in tiers.ladder(db) if t.enabled]
     current = next((t for t in ladder if t.id == tier_id), None)
     level = current.level if current else -1
     paths = tiers.paths_from(db, tier_id) if tier_id is not None else []

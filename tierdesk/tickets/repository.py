@@ -11,10 +11,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Select,
     Table,
@@ -213,14 +215,26 @@ def list_page(
 def count_capped(db: Session, actor: Actor, flt: TicketFilter, cap: int) -> int:
     """How many tickets match, counting at most `cap`: the same index range as the list,
     stopped after `cap` rows, so a badge never costs a COUNT(*) over a big queue."""
+    fields = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in vars(flt).items())
+    return int(db.scalar(_count_statement(actor, fields, cap)) or 0)
+
+
+# Every staff page shows the same handful of badges (mine, each team, swarms) for the same
+# actors. Building the statement and its cache key costs about twice what SQLite takes to run
+# it, so the built statements are kept, per (actor, filter, cap), a bounded number per process.
+# A statement holds only the actor's own visibility values, so reusing it is always correct.
+@lru_cache(maxsize=512)
+def _count_statement(actor: Actor, fields: tuple[tuple[str, Any], ...], cap: int) -> Select[Any]:
+    values: dict[str, Any] = {k: list(v) if isinstance(v, tuple) else v for k, v in fields}
+    flt = TicketFilter(**values)
     inner = _filtered(select(Ticket.id).where(visibility(actor)), flt).limit(cap).subquery()
-    return int(db.scalar(select(func.count()).select_from(inner)) or 0)
+    return select(func.count()).select_from(inner)
 
 
 # --- SLA targets due soonest ("breaching soon") ----------------------------------------------
 # The WHERE repeats the predicate of the partial index ix_sla_timers_due (running and not
 # fired), so the planner walks that index in due_at order and stops after the page.
-def _due_soon(actor: Actor, until: datetime) -> Select[Ticket, SlaTimer]:
+def _due_soon(actor: Actor, until: datetime | BindParameter[datetime]) -> Select[Ticket, SlaTimer]:
     return (
         select(Ticket, SlaTimer)
         .join(Ticket, Ticket.id == SlaTimer.ticket_id)
@@ -248,8 +262,15 @@ def due_soon_page(
 
 
 def due_soon_count(db: Session, actor: Actor, until: datetime, cap: int) -> int:
+    return int(db.scalar(_due_count_statement(actor, cap), {"until": until}) or 0)
+
+
+@lru_cache(maxsize=256)
+def _due_count_statement(actor: Actor, cap: int) -> Select[Any]:
+    """Kept per (actor, cap) like _count_statement; the instant is a bound parameter."""
+    until = bindparam("until", type_=SlaTimer.__table__.c.due_at.type)
     inner = _due_soon(actor, until).with_only_columns(SlaTimer.id).limit(cap).subquery()
-    return int(db.scalar(select(func.count()).select_from(inner)) or 0)
+    return select(func.count()).select_from(inner)
 
 
 # --- children ------------------------------------------------------------------------------

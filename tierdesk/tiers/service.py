@@ -108,6 +108,32 @@ def all_tiers(db: Session) -> list[Tier]:
     return memoised(db, "tiers", lambda: repo.tiers(db))
 
 
+@dataclass(frozen=True)
+class TierView:
+    """What pages show of a tier: an immutable copy, kept per process (see `ladder`)."""
+
+    id: int
+    key: str
+    name: str
+    level: int
+    self_service: bool
+    vendor: bool
+    enabled: bool
+
+
+def ladder(db: Session) -> tuple[TierView, ...]:
+    """Every tier, lowest level first, as immutable views kept per process and configuration
+    generation (core/memo.py: shared): pages read the ladder on every request."""
+
+    def load() -> tuple[TierView, ...]:
+        return tuple(
+            TierView(t.id, t.key, t.name, t.level, t.self_service, t.vendor, t.enabled)
+            for t in repo.tiers(db)
+        )
+
+    return shared(db, "tier_ladder", load)
+
+
 # --- escalation paths ---------------------------------------------------------------------
 def list_paths(db: Session, actor: Actor) -> list[EscalationPath]:
     require_staff(actor)
@@ -210,10 +236,17 @@ def _team_out(team: Team, members: list[int]) -> TeamOut:
 
 
 def list_teams(db: Session, actor: Actor) -> list[TeamOut]:
+    """Every team with its members, by name. Loaded once per process and configuration
+    generation (teams and team_members are configuration); each caller gets its own copies,
+    so the kept snapshot never changes."""
     require_staff(actor)
-    teams = repo.teams(db)
-    members = repo.team_members(db, [t.id for t in teams])
-    return [_team_out(t, members[t.id]) for t in teams]
+
+    def load() -> tuple[TeamOut, ...]:
+        teams = repo.teams(db)
+        members = repo.team_members(db, [t.id for t in teams])
+        return tuple(_team_out(t, members[t.id]) for t in teams)
+
+    return [t.model_copy(update={"member_ids": list(t.member_ids)}) for t in shared(db, "team_list", load)]
 
 
 def get_team(db: Session, actor: Actor, team_id: int) -> TeamOut:

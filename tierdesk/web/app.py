@@ -44,7 +44,7 @@ from tierdesk.tickets import service as tickets
 from tierdesk.tiers import api as tiers_api
 from tierdesk.tiers import service as tiers
 from tierdesk.vendors import api as vendors_api
-from tierdesk.web import errors, pages
+from tierdesk.web import errors, openapi, pages
 from tierdesk.web.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from tierdesk.web.paths import STATIC_DIR
 from tierdesk.workspace import pages as workspace_pages
@@ -102,11 +102,12 @@ def create_app(
             "(create one with `tierdesk token create` or POST /api/v1/tokens). "
             "Errors are RFC 9457 problem+json. Lists use keyset pagination: pass `next_cursor` back as `cursor`."
         ),
-        docs_url="/api/docs",
+        docs_url=None,  # both served by web/openapi.py, built outside the worker's heap
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
         lifespan=lifespan,
     )
+    openapi.install(app, "/api/openapi.json", "/api/docs")
     app.state.settings = settings
     app.state.database = database
     app.state.owns_database = session_factory is None

@@ -57,6 +57,9 @@ env = Environment(
     loader=FileSystemLoader(str(TEMPLATES_DIR)),
     autoescape=select_autoescape(default=True),
     extensions=["jinja2.ext.i18n"],
+    # Templates ship with the package: no stat() of every template (and of every include in a
+    # loop) on each render to see whether it changed on disk. Restart to pick up an edit.
+    auto_reload=False,
 )
 env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=i18n.gettext,

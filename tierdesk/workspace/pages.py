@@ -258,6 +258,7 @@ def _render_ticket_page(
     form: dict[str, Any] | None = None,
     status: int = 200,
     skills: str | None = None,
+    with_articles: bool = False,
 ) -> Response:
     if actor.is_anonymous:
         return RedirectResponse(f"/login?next=/tickets/{ref[:20]}", status_code=303)
@@ -275,7 +276,9 @@ def _render_ticket_page(
             suggestions = swarms.suggestions(db, actor, model.ticket.id, check_skills(skills.split(",")), now)
         except (DomainError, ValueError) as exc:
             errors["swarm.skills"] = exc.detail if isinstance(exc, DomainError) else str(exc)
-    articles = _kb_suggestions(db, actor, model.ticket)
+    # The KB search behind the suggestions is a third of the page's work: the page loads them
+    # afterwards (GET /tickets/<ref>/articles, by HTMX); ?articles=1 renders them inline.
+    articles = _kb_suggestions(db, actor, model.ticket) if with_articles else None
     return _page(
         request,
         db,
@@ -314,8 +317,26 @@ def ticket(
     db: DB,
     actor: CurrentActor,
     skills: Annotated[str | None, Query()] = None,
+    articles: Annotated[str | None, Query()] = None,
 ) -> Response:
-    return _ticket_page(request, db, actor, ref[:40], skills=skills[:400] if skills else None)
+    return _ticket_page(
+        request, db, actor, ref[:40], skills=skills[:400] if skills else None, with_articles=bool(articles)
+    )
+
+
+@router.get("/tickets/{ref}/articles", response_class=HTMLResponse)
+def articles_panel(ref: str, request: Request, db: DB, actor: CurrentActor) -> Response:
+    """The suggested-articles card alone, loaded by HTMX after the ticket page."""
+    if not actor.is_staff:
+        return HTMLResponse("", status_code=404)
+    try:
+        with memo_scope(db):
+            ticket = tickets.get_ticket(db, actor, tickets.parse_ref(ref[:40]))
+            found = _kb_suggestions(db, actor, ticket)
+    except (NotFound, Forbidden) as exc:
+        return HTMLResponse("", status_code=exc.status)
+    context = {"t": ticket, "articles": found, "csrf": csrf_token(request), "errors": {}}
+    return templates.TemplateResponse(request, "workspace/_articles.html", context)
 
 
 @router.get("/tickets/{ref}/sla", response_class=HTMLResponse)

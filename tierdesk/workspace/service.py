@@ -36,8 +36,8 @@ from tierdesk.tickets.models import LinkKind, Message, MessageKind, Priority, St
 from tierdesk.tickets.schemas import EventOut
 from tierdesk.tickets.service import DueTarget, TicketFilter
 from tierdesk.tiers import service as tiers
-from tierdesk.tiers.models import Tier
 from tierdesk.tiers.schemas import TeamOut
+from tierdesk.tiers.service import TierView
 
 OPEN_STATUSES = [s.value for s in tickets.OPEN_STATUSES]
 ALL_STATUSES = [s.value for s in Status]
@@ -73,9 +73,9 @@ def _capped(n: int) -> tuple[int, bool]:
     return n, n >= COUNT_CAP
 
 
-def queue_tiers(db: Session, actor: Actor) -> list[Tier]:
+def queue_tiers(db: Session, actor: Actor) -> list[TierView]:
     """Tiers with a human queue the actor works: their own, or all for supervisors."""
-    ladder = [t for t in tiers.all_tiers(db) if t.enabled and not t.self_service]
+    ladder = [t for t in tiers.ladder(db) if t.enabled and not t.self_service]
     if actor.is_supervisor:
         return ladder
     return [t for t in ladder if t.id in actor.tier_ids]
@@ -181,7 +181,7 @@ def _check_query(q: QueueQuery) -> None:
 
 
 def _rows(db: Session, ticket_rows: list[Ticket], dues: list[DueTarget] | None = None) -> list[Row]:
-    tier_keys = {t.id: t.key for t in tiers.all_tiers(db)}
+    tier_keys = {t.id: t.key for t in tiers.ladder(db)}
     team_ids = {t.team_id for t in ticket_rows if t.team_id is not None}
     team_names = {tid: team.name for tid in team_ids if (team := tiers.team_by_id(db, tid)) is not None}
     people = accounts.names_of(db, (t.assignee_id for t in ticket_rows))
@@ -267,7 +267,7 @@ class Profile:
 @dataclass
 class TicketPage:
     ticket: Ticket
-    tier: Tier | None
+    tier: TierView | None
     team: str
     assignee: str
     conversation: list[Message]
@@ -278,7 +278,7 @@ class TicketPage:
     links: list[LinkView]
     swarm: SwarmOut | None
     draft: HandoffDraft | None
-    ladder: list[Tier]
+    ladder: list[TierView]
     teams: list[TeamOut]
     staff: list[tuple[int, str]]
     names: dict[int, str]
@@ -339,7 +339,8 @@ def ticket_page(db: Session, actor: Actor, ref: str, now: datetime) -> TicketPag
         swarm = swarms.get_swarm(db, actor, ticket.id)
     except NotFound:
         swarm = None
-    ladder = [t for t in tiers.all_tiers(db) if t.enabled]
+    every_tier = tiers.ladder(db)
+    ladder = [t for t in every_tier if t.enabled]
     teams = [t for t in _teams(db, actor) if t.id not in actor.hidden_team_ids]
     people: set[int | None] = {ticket.assignee_id}
     people |= {m.author_user_id for m in messages}
@@ -351,12 +352,12 @@ def ticket_page(db: Session, actor: Actor, ref: str, now: datetime) -> TicketPag
         people |= {m.user_id for m in swarm.members} | {p.author_user_id for p in swarm.posts}
         people.add(swarm.owner_user_id)
     finished = ticket.status in (Status.solved.value, Status.closed.value)
-    tier = next((t for t in ladder if t.id == ticket.tier_id), None)
+    tier = next((t for t in every_tier if t.id == ticket.tier_id), None)
     names = accounts.names_of(db, people)
     team_names = {t.id: t.name for t in teams}
     return TicketPage(
         ticket=ticket,
-        tier=tier or (tiers.tier_by_id(db, ticket.tier_id) if ticket.tier_id else None),
+        tier=tier,
         team=team_names.get(ticket.team_id, "") if ticket.team_id else "",
         assignee=names.get(ticket.assignee_id, "") if ticket.assignee_id else "",
         conversation=[m for m in messages if m.kind == MessageKind.public.value],
@@ -371,7 +372,7 @@ def ticket_page(db: Session, actor: Actor, ref: str, now: datetime) -> TicketPag
         teams=teams,
         staff=accounts.staff_names(db, actor),
         names=names,
-        tier_keys={t.id: t.key for t in tiers.all_tiers(db)},
+        tier_keys={t.id: t.key for t in every_tier},
         team_names=team_names,
     )
 
