@@ -20,11 +20,13 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from tierdesk.core.errors import DomainError, NotFound
+from tierdesk.core.i18n import N_
 from tierdesk.core.security import Actor
 from tierdesk.kb import analyzer, answers, service
 from tierdesk.kb.models import ArticleStatus, Visibility
 from tierdesk.kb.schemas import (
     ArticleIn,
+    ArticlePatch,
     AskIn,
     CategoryIn,
     CategoryPatch,
@@ -332,6 +334,7 @@ def _edit_page(
     errors: dict[str, str],
     status: int = 200,
     diff: int | None = None,
+    placement: dict[str, str] | None = None,
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "form": form,
@@ -339,10 +342,24 @@ def _edit_page(
         "locale": locale,
         "article": None,
         "visibilities": list(Visibility),
+        "categories": service.list_categories(db),
+        "placement": placement or {},
     }
     if article_id is not None:
         article = service.read_article(db, actor, article_id, locale)
         context["article"] = article
+        if not placement:
+            context["placement"] = {
+                "category": article.category.slug,
+                "section_id": str(article.section_id or ""),
+                "visibility": article.visibility,
+                "organization_id": str(article.organization_id or ""),
+            }
+    # The section picker lists the sections of the category chosen in the form (the one
+    # typed before a failed save, else the article's); HTMX refreshes it on a new choice.
+    chosen = context["placement"].get("category") if article_id is not None else form.get("category")
+    context["sections"] = _sections_of(db, chosen)
+    if article_id is not None:
         context["revisions"] = service.list_revisions(db, actor, article_id, None)
         if diff is not None:
             try:
@@ -350,6 +367,47 @@ def _edit_page(
             except NotFound:
                 context["diff"] = None
     return _render(request, actor, "manage_edit.html", context, status)
+
+
+def _sections_of(db: Session, category_key: str | None) -> list[Any]:
+    if not category_key:
+        return []
+    try:
+        return service.list_sections(db, service.get_category(db, category_key).id)
+    except NotFound:
+        return []
+
+
+def _section_id(request: Request, value: str) -> int | None:
+    """The section picker's value: empty for none, else a section id. Anything else is a
+    tampered form, refused next to the field like a section of another category."""
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 12:
+        raise _PlacementError({"section_id": lang_for(request).gettext(SECTION_ELSEWHERE)})
+    return int(value)
+
+
+SECTION_ELSEWHERE = N_("Choose a section of the chosen category.")
+CATEGORY_UNKNOWN = N_("Choose a category from the list.")
+
+
+class _PlacementError(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _placement_message(request: Request, exc: DomainError) -> dict[str, str]:
+    """A category/section/visibility refusal from the service, in the reader's language."""
+    lang = lang_for(request)
+    field = str(exc.extra.get("field") or "form")
+    if field == "section_id":
+        return {field: lang.gettext(SECTION_ELSEWHERE)}
+    if field == "category":
+        return {field: lang.gettext(CATEGORY_UNKNOWN)}
+    return {field: exc.detail}
 
 
 @router.get("/kb/manage/new", response_class=HTMLResponse)
@@ -372,6 +430,7 @@ def manage_create(
     category: Short = "",
     visibility: Short = "public",
     organization_id: Short = "",
+    section_id: Short = "",
     draft: Short = "",
     csrf: Short = "",
 ) -> Response:
@@ -382,6 +441,7 @@ def manage_create(
         "body": body,
         "locale": locale,
         "category": category,
+        "section_id": section_id,
         "visibility": visibility,
         "organization_id": organization_id,
         "draft": draft,
@@ -389,20 +449,29 @@ def manage_create(
     if not csrf_ok(request, csrf):
         return _edit_page(request, db, actor, None, locale, form, {"form": EXPIRED}, 403)
     try:
+        # The page picks an existing category (the API may still create one by name).
+        if not category.strip() or service.find_category(db, category) is None:
+            raise _PlacementError({"category": lang_for(request).gettext(CATEGORY_UNKNOWN)})
         data = ArticleIn(
             title=title,
             body=body,
             locale=locale,
             category=category,
+            section_id=_section_id(request, section_id),
             visibility=visibility,
             organization_id=int(organization_id) if organization_id.strip().isdigit() else None,
             draft=draft == "yes",
         )
         article = service.create_article(db, actor, data, now)
+    except _PlacementError as exc:
+        return _edit_page(request, db, actor, None, locale, form, exc.errors, 422)
     except ValidationError as exc:
         return _edit_page(request, db, actor, None, locale, form, _errors(exc), 422)
     except DomainError as exc:
-        return _edit_page(request, db, actor, None, locale, form, _domain_error(db, exc), exc.status)
+        db.rollback()
+        return _edit_page(
+            request, db, actor, None, locale, form, _placement_message(request, exc), exc.status
+        )
     return RedirectResponse(f"/kb/manage/{article.id}?locale={data.locale}", status_code=303)
 
 
@@ -657,6 +726,77 @@ def manage_section_delete(
     except DomainError as exc:
         return _category_form_failed(request, db, actor, key, {}, exc)
     return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
+
+
+@router.get("/kb/manage/section-options", response_class=HTMLResponse)
+def manage_section_options(
+    request: Request, db: DB, actor: CurrentActor, category: str = "", selected: str = ""
+) -> Response:
+    """The <option>s of the section picker for a category (HTMX swaps them in when the
+    category picker changes). An unknown category gives only "no section"."""
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    return templates.TemplateResponse(
+        request,
+        "kb/_section_options.html",
+        {"sections": _sections_of(db, category[:120]), "selected": selected},
+    )
+
+
+@router.post("/kb/manage/{article_id}/settings", response_class=HTMLResponse)
+def manage_settings(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    article_id: int,
+    category: Short = "",
+    section_id: Short = "",
+    visibility: Short = "",
+    organization_id: Short = "",
+    locale: Short = "",
+    csrf: Short = "",
+) -> Response:
+    """Move an article to another category or section, or change who may read it."""
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    loc = _locale(request, locale)
+    placement = {
+        "category": category,
+        "section_id": section_id,
+        "visibility": visibility,
+        "organization_id": organization_id,
+    }
+    if not csrf_ok(request, csrf):
+        return _edit_page(
+            request, db, actor, article_id, loc, {}, {"settings": EXPIRED}, 403, placement=placement
+        )
+    try:
+        if not category.strip() or service.find_category(db, category) is None:
+            raise _PlacementError({"category": lang_for(request).gettext(CATEGORY_UNKNOWN)})
+        org = organization_id.strip()
+        if org and not org.isdigit():
+            raise _PlacementError({"organization_id": lang_for(request).gettext("Enter an organization id.")})
+        patch = ArticlePatch.model_validate(
+            {
+                "category": category,
+                "section_id": _section_id(request, section_id),
+                "visibility": visibility,
+                "organization_id": int(org) if org else None,
+            }
+        )
+        service.update_article(db, actor, article_id, patch, now)
+    except _PlacementError as exc:
+        return _edit_page(request, db, actor, article_id, loc, {}, exc.errors, 422, placement=placement)
+    except ValidationError as exc:
+        return _edit_page(request, db, actor, article_id, loc, {}, _errors(exc), 422, placement=placement)
+    except DomainError as exc:
+        db.rollback()
+        if exc.status == 404:
+            return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        errors = _placement_message(request, exc)
+        return _edit_page(request, db, actor, article_id, loc, {}, errors, exc.status, placement=placement)
+    return RedirectResponse(f"/kb/manage/{article_id}?locale={loc}", status_code=303)
 
 
 @router.get("/kb/manage/{article_id}", response_class=HTMLResponse)

@@ -112,6 +112,11 @@ def list_categories(db: Session) -> list[Category]:
     return repo.categories(db)
 
 
+def find_category(db: Session, key: str) -> Category | None:
+    """The category with this slug or name (case-insensitive), if any."""
+    return repo.category_by_key(db, key) if key.strip() else None
+
+
 def get_category(db: Session, key: str) -> Category:
     found = repo.category_by_key(db, key)
     if found is None or not key.strip():
