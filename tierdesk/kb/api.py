@@ -26,7 +26,9 @@ from tierdesk.kb.schemas import (
     ClickIn,
     DeflectionReport,
     FaqIn,
+    FaqMove,
     FaqOut,
+    FaqPatch,
     FeedbackIn,
     FeedbackOut,
     FromTicketIn,
@@ -283,6 +285,20 @@ def list_faq(
 @router.post("/kb/faq", tags=KB, status_code=201, summary="Add an FAQ entry (staff)")
 def create_faq(data: FaqIn, db: DB, actor: CurrentActor, now: Now) -> FaqOut:
     return FaqOut.model_validate(service.create_faq(db, actor, data, now))
+
+
+@router.patch("/kb/faq/{entry_id}", tags=KB, summary="Change an FAQ entry (staff)")
+def update_faq(entry_id: int, data: FaqPatch, db: DB, actor: StaffActor, now: Now) -> FaqOut:
+    return FaqOut.model_validate(service.update_faq(db, actor, entry_id, data, now))
+
+
+@router.post(
+    "/kb/faq/{entry_id}/move",
+    tags=KB,
+    summary="Move an FAQ entry one place up or down in its category (staff); returns the new order",
+)
+def move_faq(entry_id: int, data: FaqMove, db: DB, actor: StaffActor) -> list[FaqOut]:
+    return [FaqOut.model_validate(e) for e in service.move_faq(db, actor, entry_id, data.direction)]
 
 
 @router.delete("/kb/faq/{entry_id}", tags=KB, status_code=204, summary="Remove an FAQ entry (staff)")

@@ -30,6 +30,8 @@ from tierdesk.kb.schemas import (
     AskIn,
     CategoryIn,
     CategoryPatch,
+    FaqIn,
+    FaqPatch,
     FeedbackIn,
     SectionIn,
     SectionPatch,
@@ -726,6 +728,212 @@ def manage_section_delete(
     except DomainError as exc:
         return _category_form_failed(request, db, actor, key, {}, exc)
     return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
+
+
+# --- staff: FAQ -------------------------------------------------------------------------
+FAQ_ARTICLE = N_("Enter the number of an existing article, or leave it empty.")
+
+
+def _faq_message(request: Request, exc: DomainError | ValidationError) -> dict[str, str]:
+    """{field: message in the reader's language} for the FAQ forms."""
+    lang = lang_for(request)
+    if isinstance(exc, ValidationError):
+        out: dict[str, str] = {}
+        for field in _errors(exc):
+            if field == "question":
+                out[field] = lang.gettext("Enter a question.")
+            elif field == "answer":
+                out[field] = lang.gettext("Enter an answer.")
+            elif field == "position":
+                out[field] = lang.gettext("Enter a whole number from 0 to 1000000.")
+            elif field == "article_id":
+                out[field] = lang.gettext(FAQ_ARTICLE)
+            elif field == "category":
+                out[field] = lang.gettext(CATEGORY_UNKNOWN)
+            else:
+                out[field] = lang.gettext("Check this value.")
+        return out
+    field = str(exc.extra.get("field") or "form")
+    if field == "category":
+        return {field: lang.gettext(CATEGORY_UNKNOWN)}
+    if field == "article_id":
+        return {field: lang.gettext(FAQ_ARTICLE)}
+    return {field: lang.gettext(exc.detail)}
+
+
+def _faq_page(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    locale: str,
+    errors: dict[str, dict[str, str]] | None = None,
+    forms: dict[str, dict[str, str]] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """errors/forms are keyed by form: "new" or "faq-<id>"; a failed form shows what was typed."""
+    entries = service.faq_for_staff(db, actor, locale)
+    by_category: dict[int, list[Any]] = {}
+    for e in entries:
+        by_category.setdefault(e.category_id, []).append(e)
+    return _render(
+        request,
+        actor,
+        "manage_faq.html",
+        {
+            "locale": locale,
+            "categories": service.list_categories(db),
+            "entries": by_category,
+            "featured": service.featured_count(db, locale),
+            "featured_max": service.FEATURED_MAX,
+            "errors": errors or {},
+            "forms": forms or {},
+        },
+        status,
+    )
+
+
+def _faq_failed(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    locale: str,
+    key: str,
+    form: dict[str, str],
+    exc: DomainError | ValidationError,
+) -> HTMLResponse:
+    db.rollback()
+    if isinstance(exc, DomainError) and exc.status == 404:
+        return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+    status = exc.status if isinstance(exc, DomainError) else 422
+    return _faq_page(request, db, actor, locale, {key: _faq_message(request, exc)}, {key: form}, status)
+
+
+def _faq_fields(question: str, answer: str, article_id: str, position: str, featured: str) -> dict[str, Any]:
+    article = article_id.strip()
+    return {
+        "question": question,
+        "answer": answer,
+        # Not a number: passed on as text so validation names the field.
+        "article_id": (int(article) if article.isdigit() and len(article) < 12 else article) or None,
+        "position": _position(position or "0"),
+        "featured": featured == "yes",
+    }
+
+
+@router.get("/kb/manage/faq", response_class=HTMLResponse)
+def manage_faq(request: Request, db: DB, actor: CurrentActor, locale: str | None = None) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    return _faq_page(request, db, actor, _locale(request, locale))
+
+
+@router.post("/kb/manage/faq", response_class=HTMLResponse)
+def manage_faq_create(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    category: Short = "",
+    locale: Short = "",
+    question: Short = "",
+    answer: Long = "",
+    article_id: Short = "",
+    position: Short = "0",
+    featured: Short = "",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    loc = _locale(request, locale)
+    form = {
+        "category": category,
+        "question": question,
+        "answer": answer,
+        "article_id": article_id,
+        "position": position,
+        "featured": featured,
+    }
+    if not csrf_ok(request, csrf):
+        expired = {"new": {"form": lang_for(request).gettext(EXPIRED)}}
+        return _faq_page(request, db, actor, loc, expired, {"new": form}, 403)
+    try:
+        data = FaqIn.model_validate(
+            {"category": category, "locale": loc}
+            | _faq_fields(question, answer, article_id, position, featured)
+        )
+        service.create_faq(db, actor, data, now)
+    except (ValidationError, DomainError) as exc:
+        return _faq_failed(request, db, actor, loc, "new", form, exc)
+    return RedirectResponse(f"/kb/manage/faq?locale={loc}", status_code=303)
+
+
+@router.post("/kb/manage/faq/{entry_id}", response_class=HTMLResponse)
+def manage_faq_update(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    entry_id: int,
+    locale: Short = "",
+    question: Short = "",
+    answer: Long = "",
+    article_id: Short = "",
+    position: Short = "0",
+    featured: Short = "",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    loc = _locale(request, locale)
+    key = f"faq-{entry_id}"
+    form = {
+        "question": question,
+        "answer": answer,
+        "article_id": article_id,
+        "position": position,
+        "featured": featured,
+    }
+    if not csrf_ok(request, csrf):
+        expired = {key: {"form": lang_for(request).gettext(EXPIRED)}}
+        return _faq_page(request, db, actor, loc, expired, {key: form}, 403)
+    try:
+        patch = FaqPatch.model_validate(_faq_fields(question, answer, article_id, position, featured))
+        service.update_faq(db, actor, entry_id, patch, now)
+    except (ValidationError, DomainError) as exc:
+        return _faq_failed(request, db, actor, loc, key, form, exc)
+    return RedirectResponse(f"/kb/manage/faq?locale={loc}#faq-{entry_id}", status_code=303)
+
+
+@router.post("/kb/manage/faq/{entry_id}/{action}", response_class=HTMLResponse)
+def manage_faq_action(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    entry_id: int,
+    action: str,
+    locale: Short = "",
+    csrf: Short = "",
+) -> Response:
+    """ "up" / "down" move the entry in its category's list; "delete" removes it."""
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    if action not in ("up", "down", "delete"):
+        return _render(request, actor, "not_found.html", {"detail": "There is nothing here."}, 404)
+    loc = _locale(request, locale)
+    key = f"faq-{entry_id}"
+    if not csrf_ok(request, csrf):
+        return _faq_page(
+            request, db, actor, loc, {key: {"form": lang_for(request).gettext(EXPIRED)}}, {}, 403
+        )
+    try:
+        if action == "delete":
+            service.delete_faq(db, actor, entry_id)
+        else:
+            service.move_faq(db, actor, entry_id, action)
+    except DomainError as exc:
+        return _faq_failed(request, db, actor, loc, key, {}, exc)
+    anchor = "" if action == "delete" else f"#faq-{entry_id}"
+    return RedirectResponse(f"/kb/manage/faq?locale={loc}{anchor}", status_code=303)
 
 
 @router.get("/kb/manage/section-options", response_class=HTMLResponse)

@@ -227,6 +227,39 @@ def faq(
     return list(db.scalars(stmt.order_by(FaqEntry.position, FaqEntry.id).limit(100)))
 
 
+def faq_list(db: Session, category_id: int, locale: str) -> list[FaqEntry]:
+    """One category's entries of a locale in display order (ix_kb_faq_category)."""
+    return list(
+        db.scalars(
+            select(FaqEntry)
+            .where(FaqEntry.category_id == category_id, FaqEntry.locale == locale)
+            .order_by(FaqEntry.position, FaqEntry.id)
+        )
+    )
+
+
+def faq_of_locale(db: Session, locale: str, limit: int = 1000) -> list[FaqEntry]:
+    return list(
+        db.scalars(
+            select(FaqEntry)
+            .where(FaqEntry.locale == locale)
+            .order_by(FaqEntry.category_id, FaqEntry.position, FaqEntry.id)
+            .limit(limit)
+        )
+    )
+
+
+def faq_featured_count(db: Session, locale: str) -> int:
+    return int(
+        db.scalar(
+            select(func.count())
+            .select_from(FaqEntry)
+            .where(FaqEntry.locale == locale, FaqEntry.featured.is_(True))
+        )
+        or 0
+    )
+
+
 # --- search analytics ----------------------------------------------------------------------
 def search_totals(db: Session, since: datetime) -> tuple[int, int, int]:
     row = db.execute(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
@@ -243,10 +243,36 @@ class FaqIn(BaseModel):
     question: Annotated[str, Field(min_length=1, max_length=300)]
     answer: Annotated[str, Field(min_length=1, max_length=5000)]
     article_id: int | None = None
-    position: int = 0
+    position: Position = 0
     featured: bool = False
 
     _locale = field_validator("locale")(check_locale)
+    _text = field_validator("question", "answer")(_not_blank)
+
+
+class FaqPatch(BaseModel):
+    """Change an FAQ entry; only the fields sent change (article_id: null unlinks it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    category: Slug | None = None
+    locale: str | None = None
+    question: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    answer: Annotated[str, Field(min_length=1, max_length=5000)] | None = None
+    article_id: int | None = None
+    position: Position | None = None
+    featured: bool | None = None
+
+    _text = field_validator("question", "answer")(_not_blank)
+
+    @field_validator("locale")
+    @classmethod
+    def _loc(cls, value: str | None) -> str | None:
+        return None if value is None else check_locale(value)
+
+
+class FaqMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    direction: Literal["up", "down"]
 
 
 class FaqOut(BaseModel):

@@ -45,6 +45,7 @@ from tierdesk.kb.schemas import (
     CategoryOut,
     CategoryPatch,
     FaqIn,
+    FaqPatch,
     QueryCount,
     RevisionDiff,
     SearchAnalytics,
@@ -873,12 +874,75 @@ def create_faq(db: Session, actor: Actor, data: FaqIn, now: datetime) -> FaqEntr
     return entry
 
 
-def delete_faq(db: Session, actor: Actor, entry_id: int) -> None:
-    """Remove an FAQ entry (staff); the article it pointed at stays."""
-    require_staff(actor)
+def _faq_entry(db: Session, entry_id: int) -> FaqEntry:
     entry = db.get(FaqEntry, entry_id)
     if entry is None:
         raise NotFound(f"There is no FAQ entry {entry_id}.")
+    return entry
+
+
+def update_faq(db: Session, actor: Actor, entry_id: int, patch: FaqPatch, now: datetime) -> FaqEntry:
+    """Change an FAQ entry's question, answer, linked article, category, locale, position or
+    featured flag (staff). Fields not sent stay; article_id sent as null unlinks the article."""
+    require_staff(actor)
+    entry = _faq_entry(db, entry_id)
+    fields = patch.model_fields_set
+    if patch.category is not None:
+        entry.category_id = _category(db, actor, patch.category, now, create=False).id
+    if patch.locale is not None:
+        entry.locale = patch.locale
+    if patch.question is not None:
+        entry.question = patch.question.strip()
+    if patch.answer is not None:
+        entry.answer = render.strip_active_content(patch.answer)
+        if not entry.answer.strip():
+            raise InvalidInput("The answer holds nothing but removed script or frames.", field="answer")
+    if "article_id" in fields:
+        if patch.article_id is not None and db.get(Article, patch.article_id) is None:
+            raise InvalidInput(f"Article {patch.article_id} does not exist.", field="article_id")
+        entry.article_id = patch.article_id
+    if patch.position is not None:
+        entry.position = patch.position
+    if patch.featured is not None:
+        entry.featured = patch.featured
+    db.flush()
+    return entry
+
+
+def move_faq(db: Session, actor: Actor, entry_id: int, direction: str) -> list[FaqEntry]:
+    """Move an entry one place up or down among its category's entries of the same locale.
+    The list is renumbered 0, 10, 20… so ties left by hand-typed positions cannot make the
+    move a no-op. Returns the list in its new order."""
+    require_staff(actor)
+    entry = _faq_entry(db, entry_id)
+    # Lock the category row: two concurrent moves in one list renumber it one after the other.
+    category = db.get(Category, entry.category_id, with_for_update=True)
+    assert category is not None  # FK
+    entries = repo.faq_list(db, entry.category_id, entry.locale)
+    i = next(n for n, e in enumerate(entries) if e.id == entry.id)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(entries):
+        entries[i], entries[j] = entries[j], entries[i]
+    for n, e in enumerate(entries):
+        e.position = n * 10
+    db.flush()
+    return entries
+
+
+def faq_for_staff(db: Session, actor: Actor, locale: str) -> list[FaqEntry]:
+    """Every FAQ entry of a locale, by category and position (the management page)."""
+    require_staff(actor)
+    return repo.faq_of_locale(db, locale)
+
+
+def featured_count(db: Session, locale: str) -> int:
+    return repo.faq_featured_count(db, locale)
+
+
+def delete_faq(db: Session, actor: Actor, entry_id: int) -> None:
+    """Remove an FAQ entry (staff); the article it pointed at stays."""
+    require_staff(actor)
+    entry = _faq_entry(db, entry_id)
     db.delete(entry)
     db.flush()
 
