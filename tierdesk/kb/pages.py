@@ -130,23 +130,31 @@ def help_category(
     actor: CurrentActor,
     key: str,
     locale: str | None = None,
+    section: str | None = None,
     cursor: str | None = None,
 ) -> Response:
+    """A category's articles under their section headings (section order, articles without
+    a section last). `?section=<id>` (or `none`) with `cursor` pages through one section."""
     loc = _locale(request, locale)
     try:
         category = service.get_category(db, key)
-        page = service.list_articles(
-            db, actor, loc, None if actor.is_staff else ArticleStatus.published, key, cursor, 50
-        )
+        if section is None:
+            shelves = service.category_shelves(db, actor, category, loc)
+            single = None
+        else:
+            if section != "none" and not (section.isdigit() and len(section) < 12):
+                raise NotFound(f"Category '{category.slug}' has no section '{section[:20]}'.")
+            section_id = None if section == "none" else int(section)
+            single = service.section_articles(db, actor, category, section_id, loc, cursor)
+            shelves = [single]
     except DomainError as exc:
         return _render(request, actor, "not_found.html", {"detail": exc.detail}, exc.status)
-    published = [a for a in page.items if a.status == ArticleStatus.published.value]
-    faq = service.list_faq(db, actor, loc, key, None)
+    faq = service.list_faq(db, actor, loc, key, None) if single is None else []
     return _render(
         request,
         actor,
         "portal_category.html",
-        {"category": category, "articles": published, "page": page, "faq": faq, "locale": loc},
+        {"category": category, "shelves": shelves, "single": single, "faq": faq, "locale": loc},
     )
 
 

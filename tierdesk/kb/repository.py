@@ -162,6 +162,56 @@ def articles_page(
     return list(db.scalars(stmt.order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit)))
 
 
+def category_shelf(
+    db: Session, actor: Actor, category_id: int, per_section: int
+) -> list[tuple[int, int | None]]:
+    """(article id, section id) of the newest `per_section` + 1 published articles of each
+    section of a category that `actor` may read (the extra one says "there are more").
+    One window query over ix_kb_articles_category_status; visibility is in the WHERE."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Article.section_id, order_by=(Article.published_at.desc(), Article.id.desc()))
+        .label("rank")
+    )
+    ranked = (
+        readable(actor)
+        .with_only_columns(Article.id, Article.section_id, rank)
+        .where(Article.category_id == category_id, Article.status == ArticleStatus.published.value)
+        .subquery()
+    )
+    rows = db.execute(
+        select(ranked.c.id, ranked.c.section_id)
+        .where(ranked.c.rank <= per_section + 1)
+        .order_by(ranked.c.section_id, ranked.c.rank)
+    )
+    return [(int(r[0]), r[1]) for r in rows]
+
+
+def section_page(
+    db: Session,
+    actor: Actor,
+    category_id: int,
+    section_id: int | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[Article]:
+    """Published articles of one section (None: those without a section) that `actor` may
+    read, newest first; keyset on (published_at, id)."""
+    stmt = readable(actor).where(
+        Article.category_id == category_id,
+        Article.status == ArticleStatus.published.value,
+        Article.section_id.is_(None) if section_id is None else Article.section_id == section_id,
+    )
+    if after is not None:
+        stmt = stmt.where(
+            or_(
+                Article.published_at < after[0],
+                and_(Article.published_at == after[0], Article.id < after[1]),
+            )
+        )
+    return list(db.scalars(stmt.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)))
+
+
 def articles_by_id(db: Session, actor: Actor, ids: Sequence[int]) -> dict[int, Article]:
     if not ids:
         return {}

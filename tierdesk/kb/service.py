@@ -566,6 +566,92 @@ def list_articles(
     return ArticlePage(items=items, next_cursor=_cursor(rows[-1]) if more and rows else None)
 
 
+@dataclass(frozen=True)
+class ShelfItem:
+    id: int
+    title: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """One section of a category on the portal (section None: articles without a section)."""
+
+    section_id: int | None
+    name: str | None
+    articles: list[ShelfItem]
+    more: str | None  # keyset cursor of the next page of this section, when there is one
+
+
+SHELF_SIZE = 30
+
+
+def category_shelves(
+    db: Session, actor: Actor, category: Category, locale: str | None, per_section: int = SHELF_SIZE
+) -> list[Shelf]:
+    """The published articles of a category that the actor may read, grouped under their
+    sections in section order (position, then id), articles without a section last; the
+    newest `per_section` of each, with a cursor when a section has more. Empty sections
+    (or sections whose articles the actor may not read) are left out."""
+    loc = locale_or_error(locale)
+    rows = repo.category_shelf(db, actor, category.id, per_section)
+    texts = repo.translations(db, [i for i, _ in rows])
+    articles = repo.articles_by_id(db, actor, [i for i, _ in rows])
+    grouped: dict[int | None, list[int]] = {}
+    for article_id, section_id in rows:
+        grouped.setdefault(section_id, []).append(article_id)
+    order: list[tuple[int | None, str | None]] = [
+        (s.id, s.name) for s in repo.sections(db, category.id) if s.id in grouped
+    ]
+    if None in grouped:
+        order.append((None, None))
+    shelves = []
+    for section_id, name in order:
+        ids = grouped[section_id]
+        shown = ids[:per_section]
+        items = []
+        for article_id in shown:
+            t = pick(texts[article_id], loc, articles[article_id].source_locale)
+            items.append(ShelfItem(article_id, t.title, t.locale))
+        last = articles[shown[-1]]
+        more = _published_cursor(last) if len(ids) > per_section else None
+        shelves.append(Shelf(section_id, name, items, more))
+    return shelves
+
+
+def section_articles(
+    db: Session,
+    actor: Actor,
+    category: Category,
+    section_id: int | None,
+    locale: str | None,
+    cursor: str | None,
+    limit: int = 50,
+) -> Shelf:
+    """One section's published articles (newest first, keyset), for "more in this section"."""
+    loc = locale_or_error(locale)
+    name = None
+    if section_id is not None:
+        section = db.get(Section, section_id)
+        if section is None or section.category_id != category.id:
+            raise NotFound(f"Category '{category.slug}' has no section {section_id}.")
+        name = section.name
+    rows = repo.section_page(db, actor, category.id, section_id, _parse_cursor(cursor), limit + 1)
+    shown = rows[:limit]
+    texts = repo.translations(db, [a.id for a in shown])
+    items = []
+    for a in shown:
+        t = pick(texts[a.id], loc, a.source_locale)
+        items.append(ShelfItem(a.id, t.title, t.locale))
+    more = _published_cursor(shown[-1]) if len(rows) > limit and shown else None
+    return Shelf(section_id, name, items, more)
+
+
+def _published_cursor(article: Article) -> str:
+    assert article.published_at is not None  # published articles only
+    return base64.urlsafe_b64encode(f"{article.published_at.isoformat()}|{article.id}".encode()).decode()
+
+
 # --- revisions ------------------------------------------------------------------------------
 def list_revisions(db: Session, actor: Actor, article_id: int, locale: str | None) -> list[Revision]:
     get_article_for_edit(db, actor, article_id, lock=False)
