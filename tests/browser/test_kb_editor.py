@@ -79,3 +79,31 @@ def test_a_refused_section_is_explained_next_to_the_picker_and_the_title_is_kept
     assert page.locator("#f-title").input_value() == "Kept title"
     assert_no_horizontal_overflow(page)
     page.screenshot(path=str(shots / "kb-editor-refused.png"), full_page=True)
+
+
+def test_an_agent_submits_a_draft_and_a_supervisor_sends_it_back_with_a_comment(
+    login: PageFactory, server: Server, shots: Path
+) -> None:
+    _shelves(server)
+    page = login("l2.sarah")
+    page.goto("/kb/manage/new")
+    page.locator("#f-category").select_option("editor-billing")
+    page.locator("#f-title").fill("Reviewed in the browser")
+    page.locator("#f-body").fill("Refunds take five working days.")
+    page.get_by_label("Save as draft").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url("**/kb/manage/*?locale=*")
+    article_url = page.url.split("?")[0]
+    page.get_by_role("button", name="Submit for review").click()
+    page.wait_for_url(article_url + "?locale=*")
+    assert page.get_by_text("This article is waiting for review.").count() == 1
+
+    reviewer = login("supervisor")
+    reviewer.goto(article_url)
+    reviewer.locator("#f-comment").fill("Say which days count.")
+    reviewer.get_by_role("button", name="Rimanda all'autore").click()
+    reviewer.wait_for_url(article_url + "?locale=*")
+    history = reviewer.locator("#history")
+    assert "Say which days count." in history.inner_text()
+    assert_no_horizontal_overflow(reviewer)
+    reviewer.screenshot(path=str(shots / "kb-editor-review-it.png"), full_page=True)

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # is busy" failures and cuts p99 under write bursts. On since ticket creation holds the
     # lock only for its INSERTs (docs/performance.md); TIERDESK_SQLITE_WRITE_GATE=0 turns it off.
     sqlite_write_gate: bool = True
+    # Help center: the staff roles that may publish an article directly (and approve or send
+    # back one in review). The others write drafts and submit them for review, as Zendesk
+    # Guide's writers do. Default: every staff role, as before the review step existed.
+    kb_publisher_roles: list[str] = ["agent", "specialist", "supervisor", "admin"]
 
     @property
     def is_sqlite(self) -> bool:

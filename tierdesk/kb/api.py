@@ -15,6 +15,7 @@ from tierdesk.kb import answers, service
 from tierdesk.kb.models import ArticleStatus
 from tierdesk.kb.schemas import (
     AnswerOut,
+    ArticleEventOut,
     ArticleIn,
     ArticleOut,
     ArticlePage,
@@ -32,6 +33,7 @@ from tierdesk.kb.schemas import (
     FeedbackIn,
     FeedbackOut,
     FromTicketIn,
+    ReviewIn,
     RevisionDiff,
     RevisionOut,
     SearchAnalytics,
@@ -174,13 +176,46 @@ def save_translation(
     return TranslationOut.model_validate(service.save_translation(db, actor, article_id, locale, data, now))
 
 
-@router.post("/kb/articles/{article_id}/publish", tags=KB, summary="Publish (staff)")
+@router.post("/kb/articles/{article_id}/publish", tags=KB, summary="Publish (publishers)")
 def publish(article_id: int, db: DB, actor: CurrentActor, now: Now) -> ArticleOut:
     service.publish(db, actor, article_id, now)
     return service.read_article(db, actor, article_id, None)
 
 
-@router.post("/kb/articles/{article_id}/unpublish", tags=KB, summary="Back to draft (staff)")
+@router.post("/kb/articles/{article_id}/submit", tags=KB, summary="Submit a draft for review (staff)")
+def submit(article_id: int, db: DB, actor: StaffActor, now: Now, data: ReviewIn | None = None) -> ArticleOut:
+    service.submit_for_review(db, actor, article_id, now, data.comment if data else None)
+    return service.read_article(db, actor, article_id, None)
+
+
+@router.post(
+    "/kb/articles/{article_id}/approve",
+    tags=KB,
+    summary="Approve an article in review: publish it (publishers other than the submitter)",
+)
+def approve(article_id: int, db: DB, actor: StaffActor, now: Now, data: ReviewIn | None = None) -> ArticleOut:
+    service.approve(db, actor, article_id, now, data.comment if data else None)
+    return service.read_article(db, actor, article_id, None)
+
+
+@router.post(
+    "/kb/articles/{article_id}/return",
+    tags=KB,
+    summary="Send an article in review back to its author as a draft, with a comment (publishers)",
+)
+def send_back(article_id: int, data: ReviewIn, db: DB, actor: StaffActor, now: Now) -> ArticleOut:
+    service.send_back(db, actor, article_id, now, data.comment)
+    return service.read_article(db, actor, article_id, None)
+
+
+@router.get(
+    "/kb/articles/{article_id}/events", tags=KB, summary="Workflow history: submitted, approved… (staff)"
+)
+def article_events(article_id: int, db: DB, actor: StaffActor) -> list[ArticleEventOut]:
+    return [ArticleEventOut.model_validate(e) for e in service.article_events(db, actor, article_id)]
+
+
+@router.post("/kb/articles/{article_id}/unpublish", tags=KB, summary="Back to draft (publishers)")
 def unpublish(article_id: int, db: DB, actor: CurrentActor, now: Now, archive: bool = False) -> ArticleOut:
     service.unpublish(db, actor, article_id, now, archive)
     return service.read_article(db, actor, article_id, None)

@@ -37,7 +37,17 @@ class Visibility(StrEnum):
 
 class ArticleStatus(StrEnum):
     draft = "draft"
+    in_review = "in_review"  # submitted by its author; a publisher approves or sends it back
     published = "published"
+    archived = "archived"
+
+
+class ArticleEventKind(StrEnum):
+    submitted = "submitted"  # draft -> in_review
+    approved = "approved"  # in_review -> published, by someone other than the submitter
+    returned = "returned"  # in_review -> draft, with the reviewer's comment
+    published = "published"  # published directly by someone who may publish
+    unpublished = "unpublished"  # back to draft
     archived = "archived"
 
 
@@ -111,6 +121,26 @@ class Article(Base):
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     helpful_count: Mapped[int] = mapped_column(Integer, default=0)
     unhelpful_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ArticleEvent(Base):
+    """Append-only history of an article's publishing workflow (who moved it where, with
+    which comment), written in the transaction that changes its status."""
+
+    __tablename__ = "kb_article_events"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ArticleEventKind), name="kind"),
+        Index("ix_kb_article_events_article", "article_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    from_status: Mapped[str] = mapped_column(String(10))
+    to_status: Mapped[str] = mapped_column(String(10))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Translation(Base):

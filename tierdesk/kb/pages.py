@@ -371,6 +371,8 @@ def _edit_page(
     context["sections"] = _sections_of(db, chosen)
     if article_id is not None:
         context["revisions"] = service.list_revisions(db, actor, article_id, None)
+        context["events"] = service.article_events(db, actor, article_id)
+        context["may_publish"] = service.may_publish(actor)
         if diff is not None:
             try:
                 context["diff"] = service.diff_revision(db, actor, article_id, diff)
@@ -1081,22 +1083,48 @@ def manage_save(
     return RedirectResponse(f"/kb/manage/{article_id}?locale={loc}", status_code=303)
 
 
+WORKFLOW = ("publish", "unpublish", "archive", "submit", "approve", "return")
+
+
 @router.post("/kb/manage/{article_id}/{action}", response_class=HTMLResponse)
 def manage_publish(
-    request: Request, db: DB, actor: CurrentActor, now: Now, article_id: int, action: str, csrf: Short = ""
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    article_id: int,
+    action: str,
+    comment: Long = "",
+    locale: Short = "",
+    csrf: Short = "",
 ) -> Response:
+    """The workflow buttons: publish directly, submit for review, approve, send back (with a
+    comment), back to draft, archive. A refused step comes back on the editor with the
+    reason above the buttons and the comment kept."""
     if (denied := _staff_only(request, actor)) is not None:
         return denied
-    if action not in ("publish", "unpublish", "archive"):
+    if action not in WORKFLOW:
         return _render(request, actor, "not_found.html", {"detail": "There is nothing here."}, 404)
+    loc = _locale(request, None)
     if not csrf_ok(request, csrf):
-        return _edit_page(request, db, actor, article_id, analyzer.DEFAULT_LOCALE, {}, {"form": EXPIRED}, 403)
+        return _edit_page(
+            request, db, actor, article_id, loc, {"comment": comment}, {"workflow": EXPIRED}, 403
+        )
     try:
         if action == "publish":
-            service.publish(db, actor, article_id, now)
+            service.publish(db, actor, article_id, now, comment or None)
+        elif action == "submit":
+            service.submit_for_review(db, actor, article_id, now, comment)
+        elif action == "approve":
+            service.approve(db, actor, article_id, now, comment)
+        elif action == "return":
+            service.send_back(db, actor, article_id, now, comment)
         else:
             service.unpublish(db, actor, article_id, now, archive=action == "archive")
     except DomainError as exc:
         db.rollback()
-        return _render(request, actor, "not_found.html", {"detail": exc.detail}, exc.status)
-    return RedirectResponse(f"/kb/manage/{article_id}", status_code=303)
+        if exc.status == 404:
+            return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        errors = {"workflow": lang_for(request).gettext(exc.detail)}
+        return _edit_page(request, db, actor, article_id, loc, {"comment": comment}, errors, exc.status)
+    return RedirectResponse(f"/kb/manage/{article_id}?locale={loc}", status_code=303)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tierdesk.core.security import Actor
 from tierdesk.kb.models import (
     Article,
+    ArticleEvent,
     ArticleStatus,
     Category,
     FaqEntry,
@@ -221,6 +222,26 @@ def articles_by_id(db: Session, actor: Actor, ids: Sequence[int]) -> dict[int, A
 def bump_views(db: Session, article_id: int) -> None:
     # One UPDATE, no read-modify-write: concurrent readers never lose a view.
     db.execute(update(Article).where(Article.id == article_id).values(view_count=Article.view_count + 1))
+
+
+def article_events(db: Session, article_id: int) -> list[ArticleEvent]:
+    return list(
+        db.scalars(
+            select(ArticleEvent)
+            .where(ArticleEvent.article_id == article_id)
+            .order_by(ArticleEvent.id.desc())
+            .limit(200)
+        )
+    )
+
+
+def last_event(db: Session, article_id: int, kind: str) -> ArticleEvent | None:
+    return db.scalars(
+        select(ArticleEvent)
+        .where(ArticleEvent.article_id == article_id, ArticleEvent.kind == kind)
+        .order_by(ArticleEvent.id.desc())
+        .limit(1)
+    ).first()
 
 
 def revisions(db: Session, article_id: int, locale: str | None) -> list[Revision]:

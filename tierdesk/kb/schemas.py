@@ -125,6 +125,25 @@ class TranslationIn(BaseModel):
     _title = field_validator("title", "body")(_not_blank)
 
 
+class ReviewIn(BaseModel):
+    """A comment for a workflow step; sending an article back requires one."""
+
+    model_config = ConfigDict(extra="forbid")
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class ArticleEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    article_id: int
+    kind: str
+    from_status: str
+    to_status: str
+    actor_user_id: int | None
+    comment: str | None
+    created_at: datetime
+
+
 class TranslationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     locale: str

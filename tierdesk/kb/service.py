@@ -17,14 +17,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tierdesk.core.config import get_settings
 from tierdesk.core.crud import flush_or_conflict
-from tierdesk.core.errors import Conflict, InvalidInput, NotFound
+from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tierdesk.core.i18n import N_
 from tierdesk.core.security import Actor, require_staff
 from tierdesk.customers import service as customers
 from tierdesk.kb import analyzer, render, search
 from tierdesk.kb import repository as repo
 from tierdesk.kb.models import (
     Article,
+    ArticleEvent,
+    ArticleEventKind,
     ArticleStatus,
     Category,
     FaqEntry,
@@ -299,6 +303,8 @@ def create_article(db: Session, actor: Actor, data: ArticleIn, now: datetime) ->
     db.flush()
     _save_translation(db, actor, article, data.locale, data.title, data.body, None, now)
     if not data.draft:
+        if not may_publish(actor):
+            raise Forbidden(N_("You may not publish articles; save it as a draft and submit it for review."))
         publish(db, actor, article.id, now)
     return article
 
@@ -409,25 +415,127 @@ def update_article(db: Session, actor: Actor, article_id: int, patch: ArticlePat
     return article
 
 
-def publish(db: Session, actor: Actor, article_id: int, now: datetime) -> Article:
-    """Make the article live in every locale it has, and searchable."""
-    article = get_article_for_edit(db, actor, article_id)
-    article.status = ArticleStatus.published.value
-    article.published_at = now
+def may_publish(actor: Actor) -> bool:
+    """Whether the actor publishes directly and reviews others' submissions: a staff role
+    listed in the `kb_publisher_roles` setting (every staff role by default)."""
+    return actor.is_staff and actor.role is not None and actor.role.value in get_settings().kb_publisher_roles
+
+
+def _require_publisher(actor: Actor) -> None:
+    require_staff(actor)
+    if not may_publish(actor):
+        raise Forbidden(N_("You may not publish articles; submit the draft for review instead."))
+
+
+def _record(
+    db: Session,
+    actor: Actor,
+    article: Article,
+    kind: ArticleEventKind,
+    to: ArticleStatus,
+    comment: str | None,
+    now: datetime,
+) -> None:
+    db.add(
+        ArticleEvent(
+            article_id=article.id,
+            kind=kind.value,
+            from_status=article.status,
+            to_status=to.value,
+            actor_user_id=actor.user_id,
+            comment=comment,
+            created_at=now,
+        )
+    )
+    article.status = to.value
     article.updated_at = now
+
+
+def _make_live(db: Session, article: Article, now: datetime) -> None:
+    article.published_at = now
     for t in repo.translations(db, [article.id])[article.id]:
         latest = repo.latest_revision(db, article.id, t.locale)
         if latest is not None:
             latest.published = True
     db.flush()
     _index(db, article)
+
+
+def publish(db: Session, actor: Actor, article_id: int, now: datetime, comment: str | None = None) -> Article:
+    """Make the article live in every locale it has, and searchable (publishers only); an
+    article in review is published as if approved by this publisher."""
+    _require_publisher(actor)
+    article = get_article_for_edit(db, actor, article_id)
+    if article.status == ArticleStatus.in_review.value:
+        return approve(db, actor, article_id, now, comment)
+    _record(db, actor, article, ArticleEventKind.published, ArticleStatus.published, comment, now)
+    _make_live(db, article, now)
     return article
 
 
-def unpublish(db: Session, actor: Actor, article_id: int, now: datetime, archive: bool = False) -> Article:
+def _clean_comment(comment: str | None) -> str | None:
+    text = (comment or "").strip()
+    if len(text) > 2000:
+        raise InvalidInput(N_("Keep the comment under 2,000 characters."), field="comment")
+    return text or None
+
+
+def submit_for_review(
+    db: Session, actor: Actor, article_id: int, now: datetime, comment: str | None = None
+) -> Article:
+    """Draft -> in review (any staff). The article stays unpublished until a publisher
+    approves it; its text can still be edited meanwhile."""
     article = get_article_for_edit(db, actor, article_id)
-    article.status = (ArticleStatus.archived if archive else ArticleStatus.draft).value
-    article.updated_at = now
+    if article.status != ArticleStatus.draft.value:
+        raise Conflict(N_("Only drafts can be submitted for review."), article_status=article.status)
+    _record(
+        db, actor, article, ArticleEventKind.submitted, ArticleStatus.in_review, _clean_comment(comment), now
+    )
+    db.flush()
+    return article
+
+
+def approve(db: Session, actor: Actor, article_id: int, now: datetime, comment: str | None = None) -> Article:
+    """In review -> published, by a publisher other than the person who submitted it."""
+    _require_publisher(actor)
+    article = get_article_for_edit(db, actor, article_id)
+    if article.status != ArticleStatus.in_review.value:
+        raise Conflict(N_("This article is not in review."), article_status=article.status)
+    submitted = repo.last_event(db, article.id, ArticleEventKind.submitted.value)
+    if submitted is not None and actor.user_id is not None and submitted.actor_user_id == actor.user_id:
+        raise Conflict(N_("You submitted this article; someone else has to review it."))
+    _record(
+        db, actor, article, ArticleEventKind.approved, ArticleStatus.published, _clean_comment(comment), now
+    )
+    _make_live(db, article, now)
+    return article
+
+
+def send_back(db: Session, actor: Actor, article_id: int, now: datetime, comment: str | None) -> Article:
+    """In review -> draft with the reviewer's comment (required: the author needs to know why)."""
+    _require_publisher(actor)
+    text = _clean_comment(comment)
+    if text is None:
+        raise InvalidInput(N_("Say what has to change before it can be published."), field="comment")
+    article = get_article_for_edit(db, actor, article_id)
+    if article.status != ArticleStatus.in_review.value:
+        raise Conflict(N_("This article is not in review."), article_status=article.status)
+    _record(db, actor, article, ArticleEventKind.returned, ArticleStatus.draft, text, now)
+    db.flush()
+    return article
+
+
+def article_events(db: Session, actor: Actor, article_id: int) -> list[ArticleEvent]:
+    get_article_for_edit(db, actor, article_id, lock=False)
+    return repo.article_events(db, article_id)
+
+
+def unpublish(db: Session, actor: Actor, article_id: int, now: datetime, archive: bool = False) -> Article:
+    """Take a published (or in-review) article down, back to draft or archived (publishers)."""
+    _require_publisher(actor)
+    article = get_article_for_edit(db, actor, article_id)
+    kind = ArticleEventKind.archived if archive else ArticleEventKind.unpublished
+    _record(db, actor, article, kind, ArticleStatus.archived if archive else ArticleStatus.draft, None, now)
     search.remove_article(db, article.id)
     db.flush()
     return article
