@@ -6,6 +6,10 @@ in batch mode so SQLite rebuilds the table), and `kb_article_events` records eve
 change (submitted, approved, returned, published, unpublished, archived) with its actor and
 comment, written in the same transaction as the change.
 
+Category and section names become translatable: `kb_category_translations` (name and
+description per locale) and `kb_section_translations` (name per locale); the portal shows
+the reader's locale and falls back to the category's or section's own name.
+
 Revision ID: l12kbui
 Revises: k11merge
 Create Date: 2026-11-23 04:20:00
@@ -58,9 +62,42 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_article_events")),
     )
     op.create_index("ix_kb_article_events_article", "kb_article_events", ["article_id", "id"], unique=False)
+    op.create_table(
+        "kb_category_translations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("category_id", sa.Integer(), nullable=False),
+        sa.Column("locale", sa.String(length=5), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["category_id"],
+            ["kb_categories.id"],
+            name=op.f("fk_kb_category_translations_category_id_kb_categories"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_category_translations")),
+        sa.UniqueConstraint("category_id", "locale", name="uq_kb_category_translations_locale"),
+    )
+    op.create_table(
+        "kb_section_translations",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("section_id", sa.Integer(), nullable=False),
+        sa.Column("locale", sa.String(length=5), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["section_id"],
+            ["kb_sections.id"],
+            name=op.f("fk_kb_section_translations_section_id_kb_sections"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_section_translations")),
+        sa.UniqueConstraint("section_id", "locale", name="uq_kb_section_translations_locale"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("kb_section_translations")
+    op.drop_table("kb_category_translations")
     op.drop_index("ix_kb_article_events_article", table_name="kb_article_events")
     op.drop_table("kb_article_events")
     # Articles still in review go back to draft: the old constraint does not know the status.

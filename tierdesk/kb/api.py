@@ -24,6 +24,7 @@ from tierdesk.kb.schemas import (
     CategoryIn,
     CategoryOut,
     CategoryPatch,
+    CategoryTranslationIn,
     ClickIn,
     DeflectionReport,
     FaqIn,
@@ -33,6 +34,7 @@ from tierdesk.kb.schemas import (
     FeedbackIn,
     FeedbackOut,
     FromTicketIn,
+    NameTranslationOut,
     ReviewIn,
     RevisionDiff,
     RevisionOut,
@@ -42,6 +44,7 @@ from tierdesk.kb.schemas import (
     SectionIn,
     SectionOut,
     SectionPatch,
+    SectionTranslationIn,
     TranslationIn,
     TranslationOut,
     VoteIn,
@@ -63,9 +66,75 @@ def staff_actor(actor: CurrentActor) -> Actor:
 StaffActor = Annotated[Actor, Depends(staff_actor)]
 
 
-@router.get("/kb/categories", tags=KB, summary="Categories")
-def list_categories(db: DB) -> list[CategoryOut]:
-    return [CategoryOut.model_validate(c) for c in service.list_categories(db)]
+@router.get("/kb/categories", tags=KB, summary="Categories (names in `locale` when translated)")
+def list_categories(db: DB, locale: str | None = None) -> list[CategoryOut]:
+    categories = service.list_categories(db)
+    names = service.category_names(db, categories, locale)
+    return [
+        CategoryOut.model_validate(c).model_copy(
+            update={"name": names[c.id].name, "description": names[c.id].description}
+        )
+        for c in categories
+    ]
+
+
+@router.get(
+    "/kb/categories/{category_id}/translations", tags=KB, summary="A category's names per locale (staff)"
+)
+def category_translations(category_id: int, db: DB, actor: StaffActor) -> list[NameTranslationOut]:
+    return [NameTranslationOut.model_validate(t) for t in service.category_translations(db, category_id)]
+
+
+@router.put(
+    "/kb/categories/{category_id}/translations/{locale}",
+    tags=KB,
+    summary="Name (and describe) a category in one locale (staff)",
+)
+def set_category_translation(
+    category_id: int, locale: str, data: CategoryTranslationIn, db: DB, actor: StaffActor
+) -> NameTranslationOut:
+    return NameTranslationOut.model_validate(
+        service.set_category_translation(db, actor, category_id, locale, data)
+    )
+
+
+@router.delete(
+    "/kb/categories/{category_id}/translations/{locale}",
+    tags=KB,
+    status_code=204,
+    summary="Remove a category's name in one locale (staff)",
+)
+def delete_category_translation(category_id: int, locale: str, db: DB, actor: StaffActor) -> Response:
+    service.delete_category_translation(db, actor, category_id, locale)
+    return Response(status_code=204)
+
+
+@router.get("/kb/sections/{section_id}/translations", tags=KB, summary="A section's names per locale (staff)")
+def section_translations(section_id: int, db: DB, actor: StaffActor) -> list[NameTranslationOut]:
+    service.get_section(db, section_id)
+    return [NameTranslationOut.model_validate(t) for t in service.section_translations(db, [section_id])]
+
+
+@router.put(
+    "/kb/sections/{section_id}/translations/{locale}", tags=KB, summary="Name a section in one locale (staff)"
+)
+def set_section_translation(
+    section_id: int, locale: str, data: SectionTranslationIn, db: DB, actor: StaffActor
+) -> NameTranslationOut:
+    return NameTranslationOut.model_validate(
+        service.set_section_translation(db, actor, section_id, locale, data)
+    )
+
+
+@router.delete(
+    "/kb/sections/{section_id}/translations/{locale}",
+    tags=KB,
+    status_code=204,
+    summary="Remove a section's name in one locale (staff)",
+)
+def delete_section_translation(section_id: int, locale: str, db: DB, actor: StaffActor) -> Response:
+    service.delete_section_translation(db, actor, section_id, locale)
+    return Response(status_code=204)
 
 
 @router.post("/kb/categories", tags=KB, status_code=201, summary="Create a category (staff)")

@@ -90,6 +90,32 @@ class Section(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CategoryTranslation(Base):
+    """A category's name (and description) in one locale; the category's own name is the
+    default shown where a locale has none."""
+
+    __tablename__ = "kb_category_translations"
+    __table_args__ = (UniqueConstraint("category_id", "locale", name="uq_kb_category_translations_locale"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("kb_categories.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(5))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class SectionTranslation(Base):
+    """A section's name in one locale (the section's own name is the default)."""
+
+    __tablename__ = "kb_section_translations"
+    __table_args__ = (UniqueConstraint("section_id", "locale", name="uq_kb_section_translations_locale"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("kb_sections.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(5))
+    name: Mapped[str] = mapped_column(String(120))
+
+
 class Article(Base):
     __tablename__ = "kb_articles"
     __table_args__ = (

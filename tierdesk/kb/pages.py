@@ -14,12 +14,12 @@ from contextlib import suppress
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from tierdesk.core.errors import DomainError, NotFound
+from tierdesk.core.errors import DomainError, InvalidInput, NotFound
 from tierdesk.core.i18n import N_
 from tierdesk.core.security import Actor
 from tierdesk.kb import analyzer, answers, service
@@ -30,11 +30,13 @@ from tierdesk.kb.schemas import (
     AskIn,
     CategoryIn,
     CategoryPatch,
+    CategoryTranslationIn,
     FaqIn,
     FaqPatch,
     FeedbackIn,
     SectionIn,
     SectionPatch,
+    SectionTranslationIn,
     TranslationIn,
     VoteIn,
 )
@@ -80,13 +82,15 @@ def _domain_error(db: Session, exc: DomainError) -> dict[str, str]:
 @router.get("/help", response_class=HTMLResponse)
 def help_home(request: Request, db: DB, actor: CurrentActor, locale: str | None = None) -> Response:
     loc = _locale(request, locale)
+    categories = service.list_categories(db)
     return _render(
         request,
         actor,
         "portal_home.html",
         {
             "locale": loc,
-            "categories": service.list_categories(db),
+            "categories": categories,
+            "names": service.category_names(db, categories, loc),
             "faq": service.list_faq(db, actor, loc, None, True),
         },
     )
@@ -154,7 +158,14 @@ def help_category(
         request,
         actor,
         "portal_category.html",
-        {"category": category, "shelves": shelves, "single": single, "faq": faq, "locale": loc},
+        {
+            "category": category,
+            "local": service.category_names(db, [category], loc)[category.id],
+            "shelves": shelves,
+            "single": single,
+            "faq": faq,
+            "locale": loc,
+        },
     )
 
 
@@ -553,13 +564,22 @@ def _categories_page(
     """errors/forms are keyed by the form they belong to: "new-category", "category-<id>",
     "new-section-<category id>", "section-<id>"; a form with errors shows what was typed."""
     categories = service.list_categories(db)
+    sections = {c.id: service.list_sections(db, c.id) for c in categories}
+    translations: dict[int, dict[str, Any]] = {}
+    for c in categories:
+        translations[c.id] = {t.locale: t for t in service.category_translations(db, c.id)}
+    section_translations: dict[int, dict[str, Any]] = {}
+    for t in service.section_translations(db, [s.id for rows in sections.values() for s in rows]):
+        section_translations.setdefault(t.section_id, {})[t.locale] = t
     return _render(
         request,
         actor,
         "manage_categories.html",
         {
             "categories": categories,
-            "sections": {c.id: service.list_sections(db, c.id) for c in categories},
+            "sections": sections,
+            "translations": translations,
+            "section_translations": section_translations,
             "counts": service.article_counts(db),
             "errors": errors or {},
             "forms": forms or {},
@@ -652,6 +672,83 @@ def manage_category_update(
         service.update_category(db, actor, category_id, patch)
     except (ValidationError, DomainError) as exc:
         return _category_form_failed(request, db, actor, key, form, exc)
+    return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    """A form whose field names depend on the data (one per section and locale), read
+    before the synchronous endpoint runs; over-long values are cut, the schema checks them."""
+    posted = await request.form()
+    return {k[:40]: v[:2001] for k, v in list(posted.items())[:400] if isinstance(v, str)}
+
+
+PostedForm = Annotated[dict[str, str], Depends(_posted)]
+
+
+@router.post("/kb/manage/categories/{category_id}/translations", response_class=HTMLResponse)
+def manage_category_translations(
+    request: Request, db: DB, actor: CurrentActor, category_id: int, posted: PostedForm
+) -> Response:
+    """Save a category's and its sections' names in every locale at once: a filled field sets
+    the name in that locale, an empty one removes it (the default name shows again)."""
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    key = f"names-{category_id}"
+    form = {k: v for k, v in posted.items() if k != "csrf"}
+    if not csrf_ok(request, posted.get("csrf", "")):
+        return _expired(request, db, actor, key, form)
+    return _save_names(request, db, actor, category_id, key, form)
+
+
+def _save_names(
+    request: Request, db: Session, actor: Actor, category_id: int, key: str, form: dict[str, str]
+) -> HTMLResponse | RedirectResponse:
+    lang = lang_for(request)
+    errors: dict[str, str] = {}
+    try:
+        category = service.get_category_by_id(db, category_id)
+        existing = {t.locale for t in service.category_translations(db, category.id)}
+        for code in analyzer.LOCALES:
+            name = form.get(f"name_{code}", "").strip()
+            description = form.get(f"description_{code}", "")
+            if not name:
+                if code in existing:
+                    service.delete_category_translation(db, actor, category.id, code)
+                continue
+            try:
+                data = CategoryTranslationIn(name=name, description=description)
+            except ValidationError as exc:
+                for field in _errors(exc):
+                    limit = "120" if field == "name" else "2000"
+                    errors[f"{field}_{code}"] = lang.gettext("Use at most %(num)s characters.") % {
+                        "num": limit
+                    }
+                continue
+            service.set_category_translation(db, actor, category.id, code, data)
+        sections = service.list_sections(db, category.id)
+        named = {(t.section_id, t.locale) for t in service.section_translations(db, [s.id for s in sections])}
+        for section in sections:
+            for code in analyzer.LOCALES:
+                field = f"section_{section.id}_{code}"
+                name = form.get(field, "").strip()
+                if not name:
+                    if (section.id, code) in named:
+                        service.delete_section_translation(db, actor, section.id, code)
+                    continue
+                if len(name) > 120:
+                    errors[field] = lang.gettext("Use at most %(num)s characters.") % {"num": "120"}
+                    continue
+                service.set_section_translation(db, actor, section.id, code, SectionTranslationIn(name=name))
+        if errors:
+            raise InvalidInput("Some names are too long.")
+    except DomainError as exc:
+        db.rollback()
+        if exc.status == 404:
+            return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        status = exc.status
+        if not errors:
+            errors = {"form": lang.gettext(exc.detail)}
+        return _categories_page(request, db, actor, {key: errors}, {key: form}, status)
     return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
 
 

@@ -17,10 +17,12 @@ from tierdesk.kb.models import (
     ArticleEvent,
     ArticleStatus,
     Category,
+    CategoryTranslation,
     FaqEntry,
     Revision,
     SearchLog,
     Section,
+    SectionTranslation,
     SelfServiceSession,
     Translation,
     Visibility,
@@ -132,6 +134,28 @@ def categories_by_id(db: Session, ids: Sequence[int]) -> dict[int, Category]:
     if not ids:
         return {}
     return {c.id: c for c in db.scalars(select(Category).where(Category.id.in_(set(ids))))}
+
+
+def category_translations(
+    db: Session, category_ids: Sequence[int], locale: str | None = None
+) -> list[CategoryTranslation]:
+    if not category_ids:
+        return []
+    stmt = select(CategoryTranslation).where(CategoryTranslation.category_id.in_(set(category_ids)))
+    if locale is not None:
+        stmt = stmt.where(CategoryTranslation.locale == locale)
+    return list(db.scalars(stmt.order_by(CategoryTranslation.id)))
+
+
+def section_translations(
+    db: Session, section_ids: Sequence[int], locale: str | None = None
+) -> list[SectionTranslation]:
+    if not section_ids:
+        return []
+    stmt = select(SectionTranslation).where(SectionTranslation.section_id.in_(set(section_ids)))
+    if locale is not None:
+        stmt = stmt.where(SectionTranslation.locale == locale)
+    return list(db.scalars(stmt.order_by(SectionTranslation.id)))
 
 
 def sections(db: Session, category_id: int) -> list[Section]:

@@ -66,6 +66,28 @@ class CategoryOut(BaseModel):
     position: int
 
 
+class CategoryTranslationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    description: Description = ""
+
+    _name = field_validator("name")(_not_blank)
+
+
+class SectionTranslationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+
+    _name = field_validator("name")(_not_blank)
+
+
+class NameTranslationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    locale: str
+    name: str
+    description: str = ""
+
+
 class SectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: Slug

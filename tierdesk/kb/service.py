@@ -31,10 +31,12 @@ from tierdesk.kb.models import (
     ArticleEventKind,
     ArticleStatus,
     Category,
+    CategoryTranslation,
     FaqEntry,
     Revision,
     SearchLog,
     Section,
+    SectionTranslation,
     Translation,
     Visibility,
     Vote,
@@ -48,6 +50,7 @@ from tierdesk.kb.schemas import (
     CategoryIn,
     CategoryOut,
     CategoryPatch,
+    CategoryTranslationIn,
     FaqIn,
     FaqPatch,
     QueryCount,
@@ -57,6 +60,7 @@ from tierdesk.kb.schemas import (
     SearchResult,
     SectionIn,
     SectionPatch,
+    SectionTranslationIn,
     TranslationIn,
     VoteIn,
     VoteOut,
@@ -254,6 +258,99 @@ def delete_section(db: Session, actor: Actor, section_id: int) -> None:
         )
     db.delete(section)
     flush_or_conflict(db, f"Section '{section.name}'")
+
+
+# --- names per locale ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class LocalName:
+    name: str
+    description: str
+
+
+def _supported_or_error(locale: str) -> str:
+    loc = locale_or_error(locale)
+    if loc is None:
+        raise InvalidInput("Say which locale this name is in.", field="locale")
+    return loc
+
+
+def set_category_translation(
+    db: Session, actor: Actor, category_id: int, locale: str, data: CategoryTranslationIn
+) -> CategoryTranslation:
+    """Add or change a category's name (and description) in one locale (staff)."""
+    require_staff(actor)
+    loc = _supported_or_error(locale)
+    category = get_category_by_id(db, category_id)
+    found = repo.category_translations(db, [category.id], loc)
+    row = found[0] if found else CategoryTranslation(category_id=category.id, locale=loc)
+    row.name, row.description = data.name.strip(), data.description
+    db.add(row)
+    flush_or_conflict(db, f"The {loc} name of category '{category.slug}'")
+    return row
+
+
+def delete_category_translation(db: Session, actor: Actor, category_id: int, locale: str) -> None:
+    """Remove a category's name in one locale (the default name shows again); 404 if none."""
+    require_staff(actor)
+    loc = _supported_or_error(locale)
+    found = repo.category_translations(db, [get_category_by_id(db, category_id).id], loc)
+    if not found:
+        raise NotFound(f"Category {category_id} has no {loc} name.")
+    db.delete(found[0])
+    db.flush()
+
+
+def set_section_translation(
+    db: Session, actor: Actor, section_id: int, locale: str, data: SectionTranslationIn
+) -> SectionTranslation:
+    """Add or change a section's name in one locale (staff)."""
+    require_staff(actor)
+    loc = _supported_or_error(locale)
+    section = get_section(db, section_id)
+    found = repo.section_translations(db, [section.id], loc)
+    row = found[0] if found else SectionTranslation(section_id=section.id, locale=loc)
+    row.name = data.name.strip()
+    db.add(row)
+    flush_or_conflict(db, f"The {loc} name of section {section.id}")
+    return row
+
+
+def delete_section_translation(db: Session, actor: Actor, section_id: int, locale: str) -> None:
+    require_staff(actor)
+    loc = _supported_or_error(locale)
+    found = repo.section_translations(db, [get_section(db, section_id).id], loc)
+    if not found:
+        raise NotFound(f"Section {section_id} has no {loc} name.")
+    db.delete(found[0])
+    db.flush()
+
+
+def category_translations(db: Session, category_id: int) -> list[CategoryTranslation]:
+    return repo.category_translations(db, [get_category_by_id(db, category_id).id])
+
+
+def section_translations(db: Session, section_ids: Sequence[int]) -> list[SectionTranslation]:
+    return repo.section_translations(db, section_ids)
+
+
+def category_names(db: Session, categories: Sequence[Category], locale: str | None) -> dict[int, LocalName]:
+    """Each category's name and description in `locale`, else its own (default) ones."""
+    loc = locale_or_error(locale)
+    out = {c.id: LocalName(c.name, c.description) for c in categories}
+    if loc is None:
+        return out
+    for t in repo.category_translations(db, list(out), loc):
+        out[t.category_id] = LocalName(t.name, t.description or out[t.category_id].description)
+    return out
+
+
+def section_names(db: Session, sections: Sequence[Section], locale: str | None) -> dict[int, str]:
+    loc = locale_or_error(locale)
+    out = {s.id: s.name for s in sections}
+    if loc is not None:
+        for t in repo.section_translations(db, list(out), loc):
+            out[t.section_id] = t.name
+    return out
 
 
 # --- articles ---------------------------------------------------------------------------------
@@ -599,12 +696,16 @@ def read_article(
         db.refresh(article, ["view_count"])
     category = db.get(Category, article.category_id)
     assert category is not None  # FK
+    local = category_names(db, [category], loc or chosen.locale)[category.id]
+    category_out = CategoryOut.model_validate(category).model_copy(
+        update={"name": local.name, "description": local.description}
+    )
     return ArticleOut(
         id=article.id,
         status=article.status,
         visibility=article.visibility,
         organization_id=article.organization_id,
-        category=CategoryOut.model_validate(category),
+        category=category_out,
         section_id=article.section_id,
         source_locale=article.source_locale,
         locale=chosen.locale,
@@ -708,9 +809,9 @@ def category_shelves(
     grouped: dict[int | None, list[int]] = {}
     for article_id, section_id in rows:
         grouped.setdefault(section_id, []).append(article_id)
-    order: list[tuple[int | None, str | None]] = [
-        (s.id, s.name) for s in repo.sections(db, category.id) if s.id in grouped
-    ]
+    present = [s for s in repo.sections(db, category.id) if s.id in grouped]
+    names = section_names(db, present, loc)
+    order: list[tuple[int | None, str | None]] = [(s.id, names[s.id]) for s in present]
     if None in grouped:
         order.append((None, None))
     shelves = []
@@ -743,7 +844,7 @@ def section_articles(
         section = db.get(Section, section_id)
         if section is None or section.category_id != category.id:
             raise NotFound(f"Category '{category.slug}' has no section {section_id}.")
-        name = section.name
+        name = section_names(db, [section], loc)[section.id]
     rows = repo.section_page(db, actor, category.id, section_id, _parse_cursor(cursor), limit + 1)
     shown = rows[:limit]
     texts = repo.translations(db, [a.id for a in shown])
