@@ -19,8 +19,8 @@ from tierdesk.core.config import get_settings
 from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tierdesk.core.security import Actor, Role
 from tierdesk.kb import service as kb
-from tierdesk.kb.models import Article, ArticleEvent, ArticleStatus
-from tierdesk.kb.schemas import ArticleIn
+from tierdesk.kb.models import Article, ArticleEvent, ArticleStatus, Visibility
+from tierdesk.kb.schemas import ArticleIn, ArticlePatch, TranslationIn
 
 
 def _staff(user_id: int, role: Role) -> Actor:
@@ -119,6 +119,14 @@ def test_with_team_publishing_agents_submit_and_only_publishers_publish_or_revie
     assert db.query(ArticleEvent).filter_by(article_id=art.id, kind="approved").count() == 1
     with pytest.raises(Forbidden):
         kb.unpublish(db, agent, art.id, clock.now())
+    # Edits of a published article are live at once: under team publishing, publishers only.
+    with pytest.raises(Forbidden):
+        kb.save_translation(
+            db, agent, art.id, "en", TranslationIn(title="Refunds", body="Ten days."), clock.now()
+        )
+    with pytest.raises(Forbidden):
+        kb.update_article(db, agent, art.id, ArticlePatch(visibility=Visibility.internal), clock.now())
+    kb.save_translation(db, sup, art.id, "en", TranslationIn(title="Refunds", body="Ten days."), clock.now())
     # Supervisors keep publishing directly, as before.
     direct = kbf.article(db, clock.now(), "Direct", "Text.", who=sup)
     assert direct.status == ArticleStatus.published.value

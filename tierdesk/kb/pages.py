@@ -430,7 +430,7 @@ def _placement_message(request: Request, exc: DomainError) -> dict[str, str]:
         return {field: lang.gettext(SECTION_ELSEWHERE)}
     if field == "category":
         return {field: lang.gettext(CATEGORY_UNKNOWN)}
-    return {field: exc.detail}
+    return {field: lang.gettext(exc.detail)}
 
 
 @router.get("/kb/manage/new", response_class=HTMLResponse)
@@ -1176,6 +1176,7 @@ def manage_save(
         errors = _domain_error(db, exc)
         if exc.status == 404:
             return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        errors = {k: lang_for(request).gettext(v) for k, v in errors.items()}
         return _edit_page(request, db, actor, article_id, loc, form, errors, exc.status)
     return RedirectResponse(f"/kb/manage/{article_id}?locale={loc}", status_code=303)
 

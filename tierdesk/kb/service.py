@@ -481,6 +481,7 @@ def save_translation(
     if loc is None:
         raise InvalidInput("Say which locale this translation is in.", field="locale")
     article = get_article_for_edit(db, actor, article_id)
+    _require_publisher_for_live(actor, article)
     translation, changed = _save_translation(db, actor, article, loc, data.title, data.body, data.note, now)
     if changed and article.status == ArticleStatus.published.value:
         _index(db, article)
@@ -489,6 +490,7 @@ def save_translation(
 
 def update_article(db: Session, actor: Actor, article_id: int, patch: ArticlePatch, now: datetime) -> Article:
     article = get_article_for_edit(db, actor, article_id)
+    _require_publisher_for_live(actor, article)
     fields = patch.model_fields_set
     visibility = patch.visibility if patch.visibility is not None else Visibility(article.visibility)
     org = patch.organization_id if "organization_id" in fields else article.organization_id
@@ -516,6 +518,13 @@ def may_publish(actor: Actor) -> bool:
     """Whether the actor publishes directly and reviews others' submissions: a staff role
     listed in the `kb_publisher_roles` setting (every staff role by default)."""
     return actor.is_staff and actor.role is not None and actor.role.value in get_settings().kb_publisher_roles
+
+
+def _require_publisher_for_live(actor: Actor, article: Article) -> None:
+    """Edits of a published article are live at once, so under team publishing only
+    publishers make them; a writer asks a publisher, or has it taken back to draft."""
+    if article.status == ArticleStatus.published.value and not may_publish(actor):
+        raise Forbidden(N_("This article is published; only a publisher may change it."))
 
 
 def _require_publisher(actor: Actor) -> None:
