@@ -20,8 +20,10 @@ in the article's locale as an anonymous visitor (public articles only). Printed:
 of the ranked ids alone (term statistics + the backend query), and of `kb.service.find`
 (ranked ids, default-locale fallback, loading the texts and building highlighted snippets) as
 wall time and as this thread's CPU time (on a shared machine the wall time includes waiting
-for a core; on PostgreSQL the CPU time excludes the server's share), load and index times,
-and the size of the index.
+for a core; on PostgreSQL the CPU time excludes the server's share, which is printed on its
+own when the server runs on this machine: its backend's /proc/PID/schedstat), `find` wall time
+per query class (every term common, so titles only; CJK; Latin), load and index times, and
+the size of the index.
 """
 
 from __future__ import annotations
@@ -502,7 +504,10 @@ def build(db_url: str, n: int, seed: int) -> tuple[Database, dict[str, float]]:
             conn.commit()
     else:
         with database.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE kb_search_docs")
+            # As autovacuum would, in time: statistics for the planner, and the GIN indexes'
+            # pending lists merged (otherwise every search scans them).
+            for table in ("kb_search_docs", "kb_search_vectors", "kb_search_titles", "kb_terms"):
+                conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
     return database, figures
 
 
@@ -534,16 +539,33 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(ms):6.2f} ms   p95 {q[94]:6.2f} ms   p99 {q[98]:6.2f} ms"
 
 
+def _server_cpu(db: Any) -> Any:
+    """A function giving the CPU time (s) this session's PostgreSQL backend has used so far,
+    when the server runs on this machine (Linux /proc/PID/schedstat, nanoseconds on a core);
+    None on SQLite or a remote server."""
+    if db.get_bind().dialect.name != "postgresql":
+        return None
+    path = Path(f"/proc/{db.scalar(text('SELECT pg_backend_pid()'))}/schedstat")
+    try:
+        path.read_text()
+    except OSError:
+        return None
+    return lambda: int(path.read_text().split()[0]) / 1e9
+
+
 def measure(database: Database, qs: list[tuple[str, str]]) -> dict[str, list[float]]:
     from tierdesk.kb import search  # the bench measures the backend directly too
 
     raw: list[float] = []
     full: list[float] = []
     full_cpu: list[float] = []
+    server: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     empty = 0
     with database.session(write=False) as db:
         backend = search.backend_for(db)
         audience = service.audience(ANONYMOUS)
+        server_cpu = _server_cpu(db)
         for q, locale in qs[:20]:  # warm the caches
             service.find(db, ANONYMOUS, q, locale, 10)
         for q, locale in qs:
@@ -551,17 +573,26 @@ def measure(database: Database, qs: list[tuple[str, str]]) -> dict[str, list[flo
             chosen = search.plan(db, analyzer.query_terms(q, locale))
             hits = backend.search(db, chosen.terms, [locale], audience, 10, chosen.title_only)
             raw.append(time.perf_counter() - t0)
+            s0 = server_cpu() if server_cpu else 0.0
             t0, c0 = time.perf_counter(), time.thread_time()
             service.find(db, ANONYMOUS, q, locale, 10)
             full.append(time.perf_counter() - t0)
             full_cpu.append(time.thread_time() - c0)
+            if server_cpu:
+                server.append(server_cpu() - s0)
+            # Query classes: every term common (titles only), CJK, Latin.
+            kind = "titles only" if chosen.title_only else "CJK" if locale in ("zh", "ja") else "Latin"
+            by_kind.setdefault(f"find wall, {kind} ({{n}})", []).append(full[-1])
             empty += not hits
     print(f"  queries {len(qs)}, with no public result {empty}")
-    return {
+    out = {
         "ranked ids (backend)": raw,
         "service.find, wall": full,
         "service.find, CPU": full_cpu,
     }
+    if server:
+        out["find, PostgreSQL CPU"] = server
+    return out | {label.format(n=len(v)): v for label, v in sorted(by_kind.items())}
 
 
 def index_size(database: Database) -> str:
@@ -570,9 +601,13 @@ def index_size(database: Database) -> str:
             pages = conn.exec_driver_sql("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'kb_fts%'").scalar()
             return f"FTS5 index {int(pages or 0) / 1e6:.0f} MB"
         row = conn.exec_driver_sql(
-            "SELECT pg_relation_size('ix_kb_search_vectors_tsv'), pg_total_relation_size('kb_search_vectors')"
+            "SELECT pg_relation_size('ix_kb_search_vectors_tsv'), pg_total_relation_size('kb_search_vectors'), "
+            "pg_total_relation_size('kb_search_titles')"
         ).one()
-        return f"GIN index {int(row[0] or 0) / 1e6:.0f} MB, kb_search_vectors {int(row[1] or 0) / 1e6:.0f} MB in all"
+        return (
+            f"GIN index {int(row[0] or 0) / 1e6:.0f} MB, kb_search_vectors {int(row[1] or 0) / 1e6:.0f} MB "
+            f"in all, kb_search_titles {int(row[2] or 0) / 1e6:.0f} MB in all"
+        )
 
 
 def run(name: str, url: str, args: argparse.Namespace, reuse: bool = False) -> None:
@@ -594,7 +629,7 @@ def run(name: str, url: str, args: argparse.Namespace, reuse: bool = False) -> N
         t0, c0 = time.perf_counter(), time.process_time()
         qs = queries(database, args.queries, args.seed)
         for label, samples in measure(database, qs).items():
-            print(f"  {label:26s} {percentiles(samples)}")
+            print(f"  {label:30s} {percentiles(samples)}")
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(
             f"  measured in {time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU "

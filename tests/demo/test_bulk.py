@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import pairwise
+from pathlib import Path
 
-from sqlalchemy import func, inspect, select
+import pytest
+from sqlalchemy import Connection, create_engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from tests import factories as f
 from tierdesk.core.clock import FrozenClock
+from tierdesk.core.migrate import upgrade
 from tierdesk.core.security import SYSTEM
 from tierdesk.customers.models import Customer
 from tierdesk.demo import bulk
+from tierdesk.search import service as search
+from tierdesk.search.models import TicketSearchDoc
 from tierdesk.tickets import service as tickets
 from tierdesk.tickets.models import TRANSITIONS, Message, Status, Ticket, TicketEvent, TicketTag
 from tierdesk.tickets.schemas import TicketCreate
@@ -161,3 +166,195 @@ def test_a_load_that_rebuilds_the_indexes_leaves_every_index_in_place(
 
     assert "ix_tickets_tier_status_created" in before
     assert indexes() == before
+
+
+def test_after_a_load_the_counters_equal_the_tickets_per_status_and_tier(
+    db: Session, clock: FrozenClock
+) -> None:
+    hd = f.helpdesk(db)
+    admin = f.actor(db, hd.users["admin"])
+    f.ticket(db, admin, clock.now(), requester_id=hd.customers["carol"])  # a ticket the service made
+
+    bulk.load(db, 500, clock.now(), seed=4, batch=150)
+
+    in_table = db.execute(
+        select(Ticket.status, func.coalesce(Ticket.tier_id, 0), func.count()).group_by(
+            Ticket.status, Ticket.tier_id
+        )
+    ).all()
+    assert {(s, tier): n for s, tier, n in tickets.status_counts(db) if n} == {
+        (s, t): n for s, t, n in in_table
+    }
+
+
+def test_every_loaded_ticket_has_its_creation_event_and_each_reply_its_events(
+    db: Session, clock: FrozenClock
+) -> None:
+    f.helpdesk(db)
+    result = bulk.load(db, 400, clock.now(), seed=6, batch=120)
+
+    loaded = Ticket.id.between(result.first_id, result.last_id)
+    created = dict(
+        db.execute(
+            select(TicketEvent.ticket_id, func.count())
+            .where(
+                TicketEvent.kind == "created", TicketEvent.ticket_id.between(result.first_id, result.last_id)
+            )
+            .group_by(TicketEvent.ticket_id)
+        ).all()
+    )
+    assert created == {tid: 1 for tid in range(result.first_id, result.last_id + 1)}
+    worked = set(db.scalars(select(Ticket.id).where(loaded, Ticket.status != "new")))
+    messages = list(db.execute(select(Message.id, Message.ticket_id).where(Message.ticket_id.in_(worked))))
+    assert sorted(tid for _, tid in messages) == sorted(worked), "one reply per worked-on ticket"
+    for kind in ("public_reply", "first_response"):
+        refs = {
+            (e.ticket_id, (e.data or {}).get("message_id"))
+            for e in db.scalars(
+                select(TicketEvent).where(TicketEvent.kind == kind, TicketEvent.ticket_id.in_(worked))
+            )
+        }
+        assert refs == {(tid, mid) for mid, tid in messages}, f"each {kind} event names its ticket's reply"
+    first_created = db.scalar(
+        select(TicketEvent).where(TicketEvent.kind == "created", TicketEvent.ticket_id == result.first_id)
+    )
+    ticket = db.get_one(Ticket, result.first_id)
+    assert first_created is not None and first_created.data is not None
+    assert first_created.at == ticket.created_at and first_created.actor_customer_id == ticket.requester_id
+    assert first_created.data["priority"] == ticket.priority and first_created.data["tags"] == ticket.tags
+
+
+def test_search_finds_a_loaded_ticket_by_its_number_and_words(db: Session, clock: FrozenClock) -> None:
+    hd = f.helpdesk(db)
+    admin = f.actor(db, hd.users["admin"])
+    result = bulk.load(db, 300, clock.now(), seed=8)
+
+    numbered = db.scalars(
+        select(Ticket)
+        .where(Ticket.id.between(result.first_id, result.last_id), Ticket.language == "en")
+        .where(Ticket.subject.like("Invoice %"))
+    ).first()
+    assert numbered is not None, "seed 8 loads an English invoice ticket"
+    number = numbered.subject.split()[1]
+
+    hits = [h.ticket_id for h in search.search_tickets(db, admin, f"invoice {number}", limit=100).items]
+
+    assert numbered.id in hits
+    assert all(
+        number in t.subject + t.description for t in db.scalars(select(Ticket).where(Ticket.id.in_(hits)))
+    )
+
+
+def test_loaded_search_documents_are_what_the_indexer_writes(db: Session, clock: FrozenClock) -> None:
+    f.helpdesk(db)
+    result = bulk.load(db, 400, clock.now(), seed=10, batch=150)
+    ids = list(range(result.first_id, result.last_id + 1))
+
+    def docs() -> dict[int, tuple[str, ...]]:
+        extra = ", public_tsv::text, all_tsv::text" if db.get_bind().dialect.name == "postgresql" else ""
+        rows = db.execute(
+            text(
+                f"SELECT ticket_id, public_terms, internal_terms{extra} FROM ticket_search_docs WHERE ticket_id >= :lo"
+            ),
+            {"lo": result.first_id},
+        )
+        return {int(r[0]): tuple(r[1:]) for r in rows}
+
+    loaded = docs()
+    search.index_tickets(db, ids, clock.now())
+
+    assert sorted(loaded) == ids
+    assert loaded == docs()
+    assert db.scalar(select(func.count()).select_from(TicketSearchDoc)) >= len(ids)
+
+
+def _schema(conn: Connection) -> list[tuple[str, ...]]:
+    """Every table, index, trigger and constraint definition, as the database reports them."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(
+            text("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+        )
+        # A table's lines are compared as a set: Alembic's batch mode writes a rebuilt table's
+        # constraints in a different order from one run to the next.
+        return sorted(
+            (kind, name, table, str(sorted(line.strip(" ,") for line in str(sql).splitlines())))
+            for kind, name, table, sql in rows
+        )
+    rows = conn.execute(
+        text(
+            "SELECT 'index', indexname, tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "UNION ALL SELECT 'constraint', conname, conrelid::regclass::text, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE connamespace = current_schema()::regnamespace "
+            "UNION ALL SELECT 'trigger', tgname, tgrelid::regclass::text, pg_get_triggerdef(oid) FROM pg_trigger "
+            "WHERE NOT tgisinternal "
+            "UNION ALL SELECT 'column', table_name || '.' || column_name, data_type, "
+            "coalesce(column_default, '') || ' ' || is_nullable FROM information_schema.columns "
+            "WHERE table_schema = current_schema() "
+            "UNION ALL SELECT 'statistics', attrelid::regclass::text || '.' || attname, '', attstattarget::text "
+            "FROM pg_attribute WHERE attrelid IN (SELECT oid FROM pg_class WHERE relnamespace = "
+            "current_schema()::regnamespace AND relkind = 'r') AND attnum > 0"
+        )
+    )
+    return sorted(tuple(str(v) for v in r) for r in rows)
+
+
+def test_a_load_that_rebuilds_the_indexes_leaves_the_schema_exactly_as_the_migrations_made_it(
+    db: Session, clock: FrozenClock, tmp_path: Path
+) -> None:
+    f.helpdesk(db)
+    before = _schema(db.connection())  # the session's database: a fresh `alembic upgrade head`
+
+    bulk.load(db, 300, clock.now(), batch=100, rebuild_indexes=True)
+
+    after = _schema(db.connection())
+    assert any(r[1] == "ix_tickets_tier_status_created" for r in after)
+    assert after == before
+    if db.get_bind().dialect.name == "sqlite":  # and a migration run just now, on a new file
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+        upgrade(url)
+        engine = create_engine(url)
+        with engine.connect() as fresh:
+            assert _schema(fresh) == after
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("rebuild", "commits"),
+    [(False, False), (False, True), (True, True)],
+    ids=["one transaction", "committed batches, indexes kept", "committed batches, indexes rebuilt"],
+)
+def test_a_loaded_database_answers_like_one_the_services_filled(
+    db: Session, clock: FrozenClock, rebuild: bool, commits: bool
+) -> None:
+    hd = f.helpdesk(db)
+    admin = f.actor(db, hd.users["admin"])
+    result = bulk.load(
+        db,
+        300,
+        clock.now(),
+        seed=12,
+        batch=100,
+        rebuild_indexes=rebuild,
+        commit=db.commit if commits else None,
+    )
+
+    newest = db.scalar(select(Ticket).where(Ticket.source == "bulk").order_by(Ticket.id.desc()).limit(1))
+    assert newest is not None and newest.id == result.last_id
+    page, _ = tickets.list_tickets(db, SYSTEM, TicketFilter(), "-created_at", None, 25)
+    assert page[0].id == result.last_id
+    assert search.search_tickets(db, admin, newest.subject.split()[0], limit=100).items
+
+
+def test_a_load_that_fails_halfway_still_puts_the_indexes_trigger_and_keys_back(
+    db: Session, clock: FrozenClock
+) -> None:
+    f.helpdesk(db)
+    before = _schema(db.connection())
+
+    def fail_after_the_first_batch(done: int) -> None:
+        raise RuntimeError(f"stopped after {done} tickets")
+
+    with pytest.raises(RuntimeError, match="stopped after 100 tickets"):
+        bulk.load(db, 300, clock.now(), batch=100, rebuild_indexes=True, progress=fail_after_the_first_batch)
+
+    assert _schema(db.connection()) == before

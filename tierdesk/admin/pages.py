@@ -126,7 +126,7 @@ router = APIRouter(
 )
 
 
-def _supervisor(request: Request) -> Actor:
+async def _supervisor(request: Request) -> Actor:
     actor: Actor = request.state.actor  # set by `gate`, which runs first
     return actor
 

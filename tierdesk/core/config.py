@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # is busy" failures and cuts p99 under write bursts. On since ticket creation holds the
     # lock only for its INSERTs (docs/performance.md); TIERDESK_SQLITE_WRITE_GATE=0 turns it off.
     sqlite_write_gate: bool = True
+    # Tickets created through the API by concurrent requests share one transaction, written by
+    # one thread per process (core/group.py GroupWriter, docs/performance.md "Creating a
+    # ticket"). Unset: on for SQLite (one write lock; reads are in-process calls), off for
+    # PostgreSQL, where the planning queries would be network round trips on the event loop
+    # and one writer per process serialises commits the server can overlap.
+    # TIERDESK_GROUP_COMMIT=0/1 forces it, for comparison.
+    group_commit: bool | None = None
     # Help center: the staff roles that may publish an article directly (and approve or send
     # back one in review). The others write drafts and submit them for review, as Zendesk
     # Guide's writers do. Default: every staff role, as before the review step existed.

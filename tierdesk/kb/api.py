@@ -56,7 +56,7 @@ router = APIRouter(prefix="/api/v1", route_class=TxRoute)
 KB: list[str | Enum] = ["knowledge base"]
 
 
-def staff_actor(actor: CurrentActor) -> Actor:
+async def staff_actor(actor: CurrentActor) -> Actor:
     """Route-level check for content management (the service checks again): the roles that
     write articles, i.e. every staff role; customers 403, anonymous callers 401."""
     require_staff(actor)

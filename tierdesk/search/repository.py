@@ -81,15 +81,16 @@ def build_docs(db: Session, ticket_ids: Sequence[int]) -> tuple[list[Doc], list[
     for tid, kind, body in rows:
         (internal if kind == MessageKind.internal.value else public)[tid].append(body)
     docs = [
-        Doc(
-            tid,
-            " ".join(_terms(t, language[tid]) for t in public[tid] if t),
-            " ".join(_terms(t, language[tid]) for t in internal[tid] if t),
-        )
+        Doc(tid, field_terms(public[tid], language[tid]), field_terms(internal[tid], language[tid]))
         for tid in public
     ]
     gone = sorted(set(ticket_ids) - set(public))
     return docs, gone
+
+
+def field_terms(texts: Sequence[str], language: str) -> str:
+    """One document field's terms: each non-empty text's terms, joined with spaces."""
+    return " ".join(_terms(t, language) for t in texts if t)
 
 
 @lru_cache(maxsize=65536)
@@ -97,6 +98,11 @@ def _terms(text: str, language: str) -> str:
     """A text's index terms, joined. Cached: canned replies, macros and bulk-loaded tickets
     repeat the same texts, and analysis is most of an index batch's time."""
     return " ".join(analyzer.terms(text, language))
+
+
+def tsvector_literal(terms: str) -> str:
+    """The tsvector literal written for a field's terms (PostgreSQL)."""
+    return _lexemes(terms)
 
 
 def _lexemes(terms: str) -> str:

@@ -259,6 +259,19 @@ def index_tickets(db: Session, ticket_ids: Sequence[int], now: datetime) -> int:
     return len(docs)
 
 
+def document_field_terms(texts: Sequence[str], language: str) -> str:
+    """The terms one field of a ticket's index document holds for `texts` (subject,
+    description, then public message bodies in order; or internal note bodies), exactly as
+    `index_tickets` writes them. `tierdesk seed bulk` writes documents with it."""
+    return repo.field_terms(texts, language)
+
+
+def tsvector_literal(terms: str) -> str:
+    """PostgreSQL: the tsvector literal `index_tickets` writes for a field's terms (its
+    distinct terms, quoted, without positions)."""
+    return repo.tsvector_literal(terms)
+
+
 def index_queued(db: Session, now: datetime, batch: int) -> int:
     """Take up to `batch` queue rows, re-index their tickets, delete the rows. Returns the
     number of rows taken (a full batch means more may be waiting)."""

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tierdesk.core.security import Actor
@@ -43,12 +44,35 @@ def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
 
 @router.post("", status_code=201, summary="Create a ticket", response_model=TicketOut | TicketCustomerOut)
 @reads_first
-def create_ticket(data: TicketCreate, db: DB, actor: CurrentActor, now: Now) -> dict[str, Any]:
-    out = present(service.create_ticket(db, actor, data, now), actor)
+async def create_ticket(
+    request: Request, data: TicketCreate, db: DB, actor: CurrentActor, now: Now
+) -> Response:
+    # The hottest write, so it runs on the event loop with no thread-pool hop: planning only
+    # reads (configuration comes from the per-process cache, core/memo.py), and the writes
+    # go to the process's group writer, which commits concurrent creations together
+    # (core/group.py, docs/performance.md "Creating a ticket").
+    writer = request.app.state.ticket_writer
+    if data.requester is not None or writer is None:
+        # A requester named by e-mail may be added (or there is no group writer, as on
+        # PostgreSQL): plan and write in one transaction, off the event loop (the write lock
+        # must never be awaited on it).
+        ticket = await run_in_threadpool(_create_in_one_transaction, db, actor, data, now)
+    else:
+        plan = service.plan_ticket(db, actor, data, now)
+        db.commit()  # ends the read transaction; nothing was written
+        ticket = await writer.submit(plan)
+    model = TicketOut if actor.is_staff else TicketCustomerOut
+    return Response(
+        model.model_validate(ticket).model_dump_json(), status_code=201, media_type="application/json"
+    )
+
+
+def _create_in_one_transaction(db: Session, actor: Actor, data: TicketCreate, now: datetime) -> Ticket:
+    ticket = service.create_ticket(db, actor, data, now)
     # Commit here, in the worker thread, so SQLite's write lock (and the write gate) is let go
-    # before the response is serialised and sent; TxRoute's commit then has nothing to do.
+    # before the response is sent; TxRoute's commit then has nothing to do.
     db.commit()
-    return out
+    return ticket
 
 
 @router.post("/import", status_code=201, summary="Bulk import tickets with their history (admin)")

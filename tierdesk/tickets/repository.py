@@ -327,7 +327,7 @@ _INSERT_TICKET = insert(cast(Table, Ticket.__table__)).returning(Ticket.__table_
 def insert_ticket(db: Session, values: dict[str, Any]) -> Ticket:
     """INSERT a ticket with every column given, and return it as a persistent, clean object
     of the session (no unit-of-work flush and no re-read: creation is the hottest write)."""
-    ticket_id = db.execute(_INSERT_TICKET, values).scalar_one()
+    ticket_id = db.connection().execute(_INSERT_TICKET, values).scalar_one()  # Core: no ORM path
     ticket = Ticket(id=ticket_id, **values)
     make_transient_to_detached(ticket)
     db.add(ticket)
@@ -360,7 +360,7 @@ _COUNTER_UPSERT = {name: _counter_upsert(name) for name in ("postgresql", "sqlit
 def bump_counter(db: Session, status: str, tier_id: int | None, delta: int) -> None:
     """Add `delta` to the (status, tier) counter with one upsert (no read-modify-write race)."""
     stmt = _COUNTER_UPSERT[db.get_bind().dialect.name]
-    db.execute(stmt, {"status": status, "tier_id": tier_id or 0, "delta": delta})
+    db.connection().execute(stmt, {"status": status, "tier_id": tier_id or 0, "delta": delta})
 
 
 def counters(db: Session) -> list[tuple[str, int, int]]:

@@ -253,13 +253,28 @@ def _facts(db: Session, ticket: Ticket) -> sla.TicketFacts:
 
 
 # --- create --------------------------------------------------------------------------------
-def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) -> Ticket:
-    """Create a ticket with its tags, its `created` event and counter, in one transaction.
+@dataclass(frozen=True, slots=True)
+class CreatePlan:
+    """Everything a new ticket writes, decided before any write (plan_ticket): its columns,
+    its `created` event, its SLA timers. `wrote` is true when planning already wrote (a new
+    requester was added), so the plan must be written in that same transaction."""
+
+    actor: Actor
+    values: dict[str, Any]
+    event: dict[str, Any]
+    timers: sla.PlannedTimers
+    wrote: bool = False
+
+
+def plan_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) -> CreatePlan:
+    """Check a new ticket and decide its tier, team, priority, tags and SLA timers; reads
+    only, except that a requester named by e-mail is added on first contact.
 
     Customers always create for themselves and cannot route (tier/team/assignee are
     staff decisions); staff name the requester by id or e-mail.
     """
     _require_write(actor)
+    wrote = False
     if actor.is_customer:
         staff_only = [
             f
@@ -280,6 +295,7 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
         elif data.requester is not None:
             begin_write(db)  # may add the customer
             requester = customers.find_or_create_customer(db, data.requester.email, data.requester.name)
+            wrote = True
         else:
             raise InvalidInput("Say who asks: requester_id or requester {email, name}.", field="requester")
     if requester is None:
@@ -313,9 +329,8 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
     )
     tags = list(dict.fromkeys([*data.tags, *decision.add_tags]))
     status = Status.open if data.assignee_id else Status.new
-    # The ticket id is not known yet (0); start_planned fills it in.
+    # The ticket id is not known yet (0); write_planned fills it in.
     facts = _sla_facts(db, 0, tier_id, priority, status.value, requester.organization_id)
-    timers = sla.plan_created(db, facts, now)
     values: dict[str, Any] = {
         "subject": data.subject.strip(),
         "description": data.description,
@@ -340,36 +355,63 @@ def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) 
         "solved_at": None,
         "closed_at": None,
     }
-    begin_write(db)  # everything above only read: on SQLite the write lock is taken here
-    ticket = repo.insert_ticket(db, values)
-    if tags:
-        db.execute(insert(TicketTag), [{"ticket_id": ticket.id, "tag": t} for t in tags])
-    record_events(
-        db,
-        actor,
+    event = {
+        "status": status.value,
+        "priority": priority,
+        "category": data.category,
+        "channel": data.channel.value,
+        "tier_id": tier_id,
+        "team_id": team_id,
+        "assignee_id": data.assignee_id,
+        "tags": tags,
+        "routing": list(decision.reasons) or None,
+    }
+    return CreatePlan(actor, values, event, sla.plan_created(db, facts, now), wrote)
+
+
+_INSERT_TAG = insert(cast(Table, TicketTag.__table__))
+_INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
+
+
+def write_planned(db: Session, plans: Sequence[CreatePlan]) -> list[Ticket]:
+    """Write planned tickets, each with its tags, `created` event, counter and SLA timers,
+    and queue them for search; a batch of plans costs a few statements more than one
+    (core.group.GroupWriter groups concurrent creations into one transaction this way). Takes
+    the write lock first on a read-first session (core.db.begin_write)."""
+    begin_write(db)  # everything so far only read: on SQLite the write lock is taken here
+    tickets = [repo.insert_ticket(db, plan.values) for plan in plans]
+    # Core inserts on the tables, on the session's connection: an ORM entity, or
+    # Session.execute, takes SQLAlchemy's ORM execution path, which cost more than the
+    # database's work (docs/performance.md, "Creating a ticket"). None of these tables is
+    # configuration (core.db CONFIG_TABLES), so the session's hooks have nothing to see.
+    conn = db.connection()
+    tag_rows = [{"ticket_id": t.id, "tag": tag} for t in tickets for tag in t.tags]
+    if tag_rows:
+        conn.execute(_INSERT_TAG, tag_rows)
+    conn.execute(
+        _INSERT_EVENT,
         [
-            (
-                ticket.id,
-                EventKind.created,
-                {
-                    "status": ticket.status,
-                    "priority": ticket.priority,
-                    "category": ticket.category,
-                    "channel": ticket.channel,
-                    "tier_id": ticket.tier_id,
-                    "team_id": ticket.team_id,
-                    "assignee_id": ticket.assignee_id,
-                    "tags": ticket.tags,
-                    "routing": list(decision.reasons) or None,
-                },
-            )
+            {
+                "ticket_id": t.id,
+                "kind": EventKind.created.value,
+                "data": plan.event,
+                "at": t.created_at,
+                **_actor_columns(plan.actor),
+            }
+            for t, plan in zip(tickets, plans, strict=True)
         ],
-        now,
     )
-    repo.bump_counter(db, ticket.status, ticket.tier_id, +1)
-    sla.start_planned(db, ticket.id, timers)
-    search.enqueue(db, ticket.id)
-    return ticket
+    for (status, tier_id), n in Counter((t.status, t.tier_id) for t in tickets).items():
+        repo.bump_counter(db, status, tier_id, n)
+    sla.start_planned_many(db, [(t.id, plan.timers) for t, plan in zip(tickets, plans, strict=True)])
+    search.enqueue_many(db, [t.id for t in tickets])
+    return tickets
+
+
+def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) -> Ticket:
+    """Create a ticket with its tags, its `created` event and counter, in one transaction
+    (plan_ticket, then write_planned)."""
+    return write_planned(db, [plan_ticket(db, actor, data, now)])[0]
 
 
 # --- update --------------------------------------------------------------------------------

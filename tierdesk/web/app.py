@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -22,6 +22,7 @@ from tierdesk.admin import pages as admin_pages
 from tierdesk.core.clock import Clock, SystemClock
 from tierdesk.core.config import Settings, get_settings
 from tierdesk.core.db import Database
+from tierdesk.core.group import GroupWriter
 from tierdesk.core.logging import configure_logging
 from tierdesk.core.storage import FileStore
 from tierdesk.csat import api as csat_api
@@ -87,6 +88,8 @@ def create_app(
         yield
         if stop is not None:
             stop.set()
+        if app.state.ticket_writer is not None:
+            app.state.ticket_writer.stop()
         if app.state.owns_database:
             database.dispose()
 
@@ -110,6 +113,21 @@ def create_app(
     app.state.session_factory = session_factory or database.session
     app.state.clock = clock or SystemClock()
     app.state.store = FileStore(settings.attachments_dir)
+    # SQLite reads are in-process calls of a few microseconds: cheaper on the event loop than a
+    # thread-pool hop. PostgreSQL reads are network round trips: they stay off the loop.
+    app.state.inline_reads = database.is_sqlite
+
+    # Concurrent API creations share one transaction (core/group.py).
+    def writer_gate() -> AbstractContextManager[Any]:
+        # Read per transaction, like TxRoute does per request.
+        gate = database.write_gate
+        return gate.for_request() if gate is not None and settings.sqlite_write_gate else nullcontext()
+
+    app.state.ticket_writer = (
+        GroupWriter(lambda: app.state.session_factory(True), tickets.write_planned, gate=writer_gate)
+        if (settings.group_commit if settings.group_commit is not None else database.is_sqlite)
+        else None
+    )
 
     registry = CollectorRegistry()
     metrics = HttpMetrics(registry)

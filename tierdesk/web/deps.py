@@ -49,6 +49,7 @@ class TxRoute(APIRoute):
 
         async def run_tx(request: Request, write: bool) -> Response:
             session: Session = request.app.state.session_factory(write)
+            request.state.db_write = write
             if reads_first:
                 session.info[READ_FIRST_KEY] = True
             request.state.db = session
@@ -89,27 +90,41 @@ def reads_first(endpoint: E) -> E:
     return endpoint
 
 
-def get_db(request: Request) -> Session:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, and each such hop cost more than the dependency itself (docs/performance.md).
+async def get_db(request: Request) -> Session:
     return request.state.db
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     return request.app.state.clock.now()
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Actor:
+async def get_actor(request: Request, db: Annotated[Session, Depends(get_db)]) -> Actor:
     """Bearer token first, then the session cookie. Cookie-authenticated writes must echo
-    the session's CSRF token in X-CSRF-Token (forms check their own hidden field)."""
+    the session's CSRF token in X-CSRF-Token (forms check their own hidden field).
+
+    In a read transaction on SQLite this runs on the event loop: it reads from the
+    per-process cache (core/memo.py) after one small in-process query, cheaper than a
+    thread-pool hop. A write transaction's first statement may wait for SQLite's write lock,
+    which must never be awaited on the event loop, and PostgreSQL's queries are network round
+    trips, so those run in the thread pool."""
+    if getattr(request.state, "db_write", True) or not request.app.state.inline_reads:
+        return await run_in_threadpool(_actor, request, db)
+    return _actor(request, db)
+
+
+def _actor(request: Request, db: Session) -> Actor:
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Use 'Authorization: Bearer <token>'.")
-        token_actor = accounts.authenticate_token(db, token.strip(), get_now(request))
+        token_actor = accounts.authenticate_token(db, token.strip(), request.app.state.clock.now())
         if request.method not in SAFE_METHODS and not token_actor.can(Scope.write):
             raise Forbidden("This API token is read-only; create one with the write scope.")
         return token_actor

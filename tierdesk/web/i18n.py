@@ -30,7 +30,7 @@ def lang_for(request: Request) -> Lang:
     return lang
 
 
-def get_lang(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> Lang:
+async def get_lang(request: Request, actor: Annotated[Actor, Depends(get_actor)]) -> Lang:
     # Depending on get_actor (cached per request by FastAPI) makes sure the profile is known.
     return lang_for(request)
 
