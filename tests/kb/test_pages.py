@@ -9,7 +9,10 @@ from tests import factories as f
 from tests.kb import factories as kbf
 from tests.kb.test_api import TIME_BOX_ZH
 from tierdesk.core.clock import FrozenClock
+from tierdesk.core.security import SYSTEM
+from tierdesk.kb import service as kb
 from tierdesk.kb.models import Visibility
+from tierdesk.kb.schemas import CategoryIn
 
 
 def csrf_of(html: str) -> str:
@@ -122,6 +125,7 @@ def test_agent_writes_reviews_and_publishes_an_article_from_the_pages(
     client: TestClient, db: Session, clock: FrozenClock
 ) -> None:
     f.helpdesk(db)
+    kb.create_category(db, SYSTEM, CategoryIn(name="Tiers", slug="tiers"), clock.now())
     sign_in(client, "l2@desk.example.com")
     new = client.get("/kb/manage/new")
     token = csrf_of(new.text)
@@ -132,7 +136,7 @@ def test_agent_writes_reviews_and_publishes_an_article_from_the_pages(
             "title": "",
             "body": "x",
             "locale": "en",
-            "category": "c",
+            "category": "tiers",
             "visibility": "public",
         },
     )

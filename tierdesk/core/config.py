@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # and one writer per process serialises commits the server can overlap.
     # TIERDESK_GROUP_COMMIT=0/1 forces it, for comparison.
     group_commit: bool | None = None
+    # Help center: the staff roles that may publish an article directly (and approve or send
+    # back one in review). The others write drafts and submit them for review, as Zendesk
+    # Guide's writers do. Default: every staff role, as before the review step existed.
+    kb_publisher_roles: list[str] = ["agent", "specialist", "supervisor", "admin"]
 
     @property
     def is_sqlite(self) -> bool:

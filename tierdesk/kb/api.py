@@ -15,6 +15,7 @@ from tierdesk.kb import answers, service
 from tierdesk.kb.models import ArticleStatus
 from tierdesk.kb.schemas import (
     AnswerOut,
+    ArticleEventOut,
     ArticleIn,
     ArticleOut,
     ArticlePage,
@@ -23,13 +24,18 @@ from tierdesk.kb.schemas import (
     CategoryIn,
     CategoryOut,
     CategoryPatch,
+    CategoryTranslationIn,
     ClickIn,
     DeflectionReport,
     FaqIn,
+    FaqMove,
     FaqOut,
+    FaqPatch,
     FeedbackIn,
     FeedbackOut,
     FromTicketIn,
+    NameTranslationOut,
+    ReviewIn,
     RevisionDiff,
     RevisionOut,
     SearchAnalytics,
@@ -38,6 +44,7 @@ from tierdesk.kb.schemas import (
     SectionIn,
     SectionOut,
     SectionPatch,
+    SectionTranslationIn,
     TranslationIn,
     TranslationOut,
     VoteIn,
@@ -59,9 +66,75 @@ async def staff_actor(actor: CurrentActor) -> Actor:
 StaffActor = Annotated[Actor, Depends(staff_actor)]
 
 
-@router.get("/kb/categories", tags=KB, summary="Categories")
-def list_categories(db: DB) -> list[CategoryOut]:
-    return [CategoryOut.model_validate(c) for c in service.list_categories(db)]
+@router.get("/kb/categories", tags=KB, summary="Categories (names in `locale` when translated)")
+def list_categories(db: DB, locale: str | None = None) -> list[CategoryOut]:
+    categories = service.list_categories(db)
+    names = service.category_names(db, categories, locale)
+    return [
+        CategoryOut.model_validate(c).model_copy(
+            update={"name": names[c.id].name, "description": names[c.id].description}
+        )
+        for c in categories
+    ]
+
+
+@router.get(
+    "/kb/categories/{category_id}/translations", tags=KB, summary="A category's names per locale (staff)"
+)
+def category_translations(category_id: int, db: DB, actor: StaffActor) -> list[NameTranslationOut]:
+    return [NameTranslationOut.model_validate(t) for t in service.category_translations(db, category_id)]
+
+
+@router.put(
+    "/kb/categories/{category_id}/translations/{locale}",
+    tags=KB,
+    summary="Name (and describe) a category in one locale (staff)",
+)
+def set_category_translation(
+    category_id: int, locale: str, data: CategoryTranslationIn, db: DB, actor: StaffActor
+) -> NameTranslationOut:
+    return NameTranslationOut.model_validate(
+        service.set_category_translation(db, actor, category_id, locale, data)
+    )
+
+
+@router.delete(
+    "/kb/categories/{category_id}/translations/{locale}",
+    tags=KB,
+    status_code=204,
+    summary="Remove a category's name in one locale (staff)",
+)
+def delete_category_translation(category_id: int, locale: str, db: DB, actor: StaffActor) -> Response:
+    service.delete_category_translation(db, actor, category_id, locale)
+    return Response(status_code=204)
+
+
+@router.get("/kb/sections/{section_id}/translations", tags=KB, summary="A section's names per locale (staff)")
+def section_translations(section_id: int, db: DB, actor: StaffActor) -> list[NameTranslationOut]:
+    service.get_section(db, section_id)
+    return [NameTranslationOut.model_validate(t) for t in service.section_translations(db, [section_id])]
+
+
+@router.put(
+    "/kb/sections/{section_id}/translations/{locale}", tags=KB, summary="Name a section in one locale (staff)"
+)
+def set_section_translation(
+    section_id: int, locale: str, data: SectionTranslationIn, db: DB, actor: StaffActor
+) -> NameTranslationOut:
+    return NameTranslationOut.model_validate(
+        service.set_section_translation(db, actor, section_id, locale, data)
+    )
+
+
+@router.delete(
+    "/kb/sections/{section_id}/translations/{locale}",
+    tags=KB,
+    status_code=204,
+    summary="Remove a section's name in one locale (staff)",
+)
+def delete_section_translation(section_id: int, locale: str, db: DB, actor: StaffActor) -> Response:
+    service.delete_section_translation(db, actor, section_id, locale)
+    return Response(status_code=204)
 
 
 @router.post("/kb/categories", tags=KB, status_code=201, summary="Create a category (staff)")
@@ -172,13 +245,46 @@ def save_translation(
     return TranslationOut.model_validate(service.save_translation(db, actor, article_id, locale, data, now))
 
 
-@router.post("/kb/articles/{article_id}/publish", tags=KB, summary="Publish (staff)")
+@router.post("/kb/articles/{article_id}/publish", tags=KB, summary="Publish (publishers)")
 def publish(article_id: int, db: DB, actor: CurrentActor, now: Now) -> ArticleOut:
     service.publish(db, actor, article_id, now)
     return service.read_article(db, actor, article_id, None)
 
 
-@router.post("/kb/articles/{article_id}/unpublish", tags=KB, summary="Back to draft (staff)")
+@router.post("/kb/articles/{article_id}/submit", tags=KB, summary="Submit a draft for review (staff)")
+def submit(article_id: int, db: DB, actor: StaffActor, now: Now, data: ReviewIn | None = None) -> ArticleOut:
+    service.submit_for_review(db, actor, article_id, now, data.comment if data else None)
+    return service.read_article(db, actor, article_id, None)
+
+
+@router.post(
+    "/kb/articles/{article_id}/approve",
+    tags=KB,
+    summary="Approve an article in review: publish it (publishers other than the submitter)",
+)
+def approve(article_id: int, db: DB, actor: StaffActor, now: Now, data: ReviewIn | None = None) -> ArticleOut:
+    service.approve(db, actor, article_id, now, data.comment if data else None)
+    return service.read_article(db, actor, article_id, None)
+
+
+@router.post(
+    "/kb/articles/{article_id}/return",
+    tags=KB,
+    summary="Send an article in review back to its author as a draft, with a comment (publishers)",
+)
+def send_back(article_id: int, data: ReviewIn, db: DB, actor: StaffActor, now: Now) -> ArticleOut:
+    service.send_back(db, actor, article_id, now, data.comment)
+    return service.read_article(db, actor, article_id, None)
+
+
+@router.get(
+    "/kb/articles/{article_id}/events", tags=KB, summary="Workflow history: submitted, approved… (staff)"
+)
+def article_events(article_id: int, db: DB, actor: StaffActor) -> list[ArticleEventOut]:
+    return [ArticleEventOut.model_validate(e) for e in service.article_events(db, actor, article_id)]
+
+
+@router.post("/kb/articles/{article_id}/unpublish", tags=KB, summary="Back to draft (publishers)")
 def unpublish(article_id: int, db: DB, actor: CurrentActor, now: Now, archive: bool = False) -> ArticleOut:
     service.unpublish(db, actor, article_id, now, archive)
     return service.read_article(db, actor, article_id, None)
@@ -283,6 +389,20 @@ def list_faq(
 @router.post("/kb/faq", tags=KB, status_code=201, summary="Add an FAQ entry (staff)")
 def create_faq(data: FaqIn, db: DB, actor: CurrentActor, now: Now) -> FaqOut:
     return FaqOut.model_validate(service.create_faq(db, actor, data, now))
+
+
+@router.patch("/kb/faq/{entry_id}", tags=KB, summary="Change an FAQ entry (staff)")
+def update_faq(entry_id: int, data: FaqPatch, db: DB, actor: StaffActor, now: Now) -> FaqOut:
+    return FaqOut.model_validate(service.update_faq(db, actor, entry_id, data, now))
+
+
+@router.post(
+    "/kb/faq/{entry_id}/move",
+    tags=KB,
+    summary="Move an FAQ entry one place up or down in its category (staff); returns the new order",
+)
+def move_faq(entry_id: int, data: FaqMove, db: DB, actor: StaffActor) -> list[FaqOut]:
+    return [FaqOut.model_validate(e) for e in service.move_faq(db, actor, entry_id, data.direction)]
 
 
 @router.delete("/kb/faq/{entry_id}", tags=KB, status_code=204, summary="Remove an FAQ entry (staff)")

@@ -37,7 +37,17 @@ class Visibility(StrEnum):
 
 class ArticleStatus(StrEnum):
     draft = "draft"
+    in_review = "in_review"  # submitted by its author; a publisher approves or sends it back
     published = "published"
+    archived = "archived"
+
+
+class ArticleEventKind(StrEnum):
+    submitted = "submitted"  # draft -> in_review
+    approved = "approved"  # in_review -> published, by someone other than the submitter
+    returned = "returned"  # in_review -> draft, with the reviewer's comment
+    published = "published"  # published directly by someone who may publish
+    unpublished = "unpublished"  # back to draft
     archived = "archived"
 
 
@@ -80,6 +90,32 @@ class Section(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CategoryTranslation(Base):
+    """A category's name (and description) in one locale; the category's own name is the
+    default shown where a locale has none."""
+
+    __tablename__ = "kb_category_translations"
+    __table_args__ = (UniqueConstraint("category_id", "locale", name="uq_kb_category_translations_locale"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("kb_categories.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(5))
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class SectionTranslation(Base):
+    """A section's name in one locale (the section's own name is the default)."""
+
+    __tablename__ = "kb_section_translations"
+    __table_args__ = (UniqueConstraint("section_id", "locale", name="uq_kb_section_translations_locale"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("kb_sections.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(5))
+    name: Mapped[str] = mapped_column(String(120))
+
+
 class Article(Base):
     __tablename__ = "kb_articles"
     __table_args__ = (
@@ -111,6 +147,26 @@ class Article(Base):
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     helpful_count: Mapped[int] = mapped_column(Integer, default=0)
     unhelpful_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ArticleEvent(Base):
+    """Append-only history of an article's publishing workflow (who moved it where, with
+    which comment), written in the transaction that changes its status."""
+
+    __tablename__ = "kb_article_events"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ArticleEventKind), name="kind"),
+        Index("ix_kb_article_events_article", "article_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    from_status: Mapped[str] = mapped_column(String(10))
+    to_status: Mapped[str] = mapped_column(String(10))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Translation(Base):

@@ -14,23 +14,29 @@ from contextlib import suppress
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from tierdesk.core.errors import DomainError, NotFound
+from tierdesk.core.errors import DomainError, InvalidInput, NotFound
+from tierdesk.core.i18n import N_
 from tierdesk.core.security import Actor
 from tierdesk.kb import analyzer, answers, service
 from tierdesk.kb.models import ArticleStatus, Visibility
 from tierdesk.kb.schemas import (
     ArticleIn,
+    ArticlePatch,
     AskIn,
     CategoryIn,
     CategoryPatch,
+    CategoryTranslationIn,
+    FaqIn,
+    FaqPatch,
     FeedbackIn,
     SectionIn,
     SectionPatch,
+    SectionTranslationIn,
     TranslationIn,
     VoteIn,
 )
@@ -76,13 +82,15 @@ def _domain_error(db: Session, exc: DomainError) -> dict[str, str]:
 @router.get("/help", response_class=HTMLResponse)
 def help_home(request: Request, db: DB, actor: CurrentActor, locale: str | None = None) -> Response:
     loc = _locale(request, locale)
+    categories = service.list_categories(db)
     return _render(
         request,
         actor,
         "portal_home.html",
         {
             "locale": loc,
-            "categories": service.list_categories(db),
+            "categories": categories,
+            "names": service.category_names(db, categories, loc),
             "faq": service.list_faq(db, actor, loc, None, True),
         },
     )
@@ -126,23 +134,38 @@ def help_category(
     actor: CurrentActor,
     key: str,
     locale: str | None = None,
+    section: str | None = None,
     cursor: str | None = None,
 ) -> Response:
+    """A category's articles under their section headings (section order, articles without
+    a section last). `?section=<id>` (or `none`) with `cursor` pages through one section."""
     loc = _locale(request, locale)
     try:
         category = service.get_category(db, key)
-        page = service.list_articles(
-            db, actor, loc, None if actor.is_staff else ArticleStatus.published, key, cursor, 50
-        )
+        if section is None:
+            shelves = service.category_shelves(db, actor, category, loc)
+            single = None
+        else:
+            if section != "none" and not (section.isdigit() and len(section) < 12):
+                raise NotFound(f"Category '{category.slug}' has no section '{section[:20]}'.")
+            section_id = None if section == "none" else int(section)
+            single = service.section_articles(db, actor, category, section_id, loc, cursor)
+            shelves = [single]
     except DomainError as exc:
         return _render(request, actor, "not_found.html", {"detail": exc.detail}, exc.status)
-    published = [a for a in page.items if a.status == ArticleStatus.published.value]
-    faq = service.list_faq(db, actor, loc, key, None)
+    faq = service.list_faq(db, actor, loc, key, None) if single is None else []
     return _render(
         request,
         actor,
         "portal_category.html",
-        {"category": category, "articles": published, "page": page, "faq": faq, "locale": loc},
+        {
+            "category": category,
+            "local": service.category_names(db, [category], loc)[category.id],
+            "shelves": shelves,
+            "single": single,
+            "faq": faq,
+            "locale": loc,
+        },
     )
 
 
@@ -332,6 +355,7 @@ def _edit_page(
     errors: dict[str, str],
     status: int = 200,
     diff: int | None = None,
+    placement: dict[str, str] | None = None,
 ) -> HTMLResponse:
     context: dict[str, Any] = {
         "form": form,
@@ -339,17 +363,74 @@ def _edit_page(
         "locale": locale,
         "article": None,
         "visibilities": list(Visibility),
+        "categories": service.list_categories(db),
+        "placement": placement or {},
     }
     if article_id is not None:
         article = service.read_article(db, actor, article_id, locale)
         context["article"] = article
+        if not placement:
+            context["placement"] = {
+                "category": article.category.slug,
+                "section_id": str(article.section_id or ""),
+                "visibility": article.visibility,
+                "organization_id": str(article.organization_id or ""),
+            }
+    # The section picker lists the sections of the category chosen in the form (the one
+    # typed before a failed save, else the article's); HTMX refreshes it on a new choice.
+    chosen = context["placement"].get("category") if article_id is not None else form.get("category")
+    context["sections"] = _sections_of(db, chosen)
+    if article_id is not None:
         context["revisions"] = service.list_revisions(db, actor, article_id, None)
+        context["events"] = service.article_events(db, actor, article_id)
+        context["may_publish"] = service.may_publish(actor)
         if diff is not None:
             try:
                 context["diff"] = service.diff_revision(db, actor, article_id, diff)
             except NotFound:
                 context["diff"] = None
     return _render(request, actor, "manage_edit.html", context, status)
+
+
+def _sections_of(db: Session, category_key: str | None) -> list[Any]:
+    if not category_key:
+        return []
+    try:
+        return service.list_sections(db, service.get_category(db, category_key).id)
+    except NotFound:
+        return []
+
+
+def _section_id(request: Request, value: str) -> int | None:
+    """The section picker's value: empty for none, else a section id. Anything else is a
+    tampered form, refused next to the field like a section of another category."""
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 12:
+        raise _PlacementError({"section_id": lang_for(request).gettext(SECTION_ELSEWHERE)})
+    return int(value)
+
+
+SECTION_ELSEWHERE = N_("Choose a section of the chosen category.")
+CATEGORY_UNKNOWN = N_("Choose a category from the list.")
+
+
+class _PlacementError(Exception):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _placement_message(request: Request, exc: DomainError) -> dict[str, str]:
+    """A category/section/visibility refusal from the service, in the reader's language."""
+    lang = lang_for(request)
+    field = str(exc.extra.get("field") or "form")
+    if field == "section_id":
+        return {field: lang.gettext(SECTION_ELSEWHERE)}
+    if field == "category":
+        return {field: lang.gettext(CATEGORY_UNKNOWN)}
+    return {field: lang.gettext(exc.detail)}
 
 
 @router.get("/kb/manage/new", response_class=HTMLResponse)
@@ -372,6 +453,7 @@ def manage_create(
     category: Short = "",
     visibility: Short = "public",
     organization_id: Short = "",
+    section_id: Short = "",
     draft: Short = "",
     csrf: Short = "",
 ) -> Response:
@@ -382,6 +464,7 @@ def manage_create(
         "body": body,
         "locale": locale,
         "category": category,
+        "section_id": section_id,
         "visibility": visibility,
         "organization_id": organization_id,
         "draft": draft,
@@ -389,20 +472,29 @@ def manage_create(
     if not csrf_ok(request, csrf):
         return _edit_page(request, db, actor, None, locale, form, {"form": EXPIRED}, 403)
     try:
+        # The page picks an existing category (the API may still create one by name).
+        if not category.strip() or service.find_category(db, category) is None:
+            raise _PlacementError({"category": lang_for(request).gettext(CATEGORY_UNKNOWN)})
         data = ArticleIn(
             title=title,
             body=body,
             locale=locale,
             category=category,
+            section_id=_section_id(request, section_id),
             visibility=visibility,
             organization_id=int(organization_id) if organization_id.strip().isdigit() else None,
             draft=draft == "yes",
         )
         article = service.create_article(db, actor, data, now)
+    except _PlacementError as exc:
+        return _edit_page(request, db, actor, None, locale, form, exc.errors, 422)
     except ValidationError as exc:
         return _edit_page(request, db, actor, None, locale, form, _errors(exc), 422)
     except DomainError as exc:
-        return _edit_page(request, db, actor, None, locale, form, _domain_error(db, exc), exc.status)
+        db.rollback()
+        return _edit_page(
+            request, db, actor, None, locale, form, _placement_message(request, exc), exc.status
+        )
     return RedirectResponse(f"/kb/manage/{article.id}?locale={data.locale}", status_code=303)
 
 
@@ -472,13 +564,22 @@ def _categories_page(
     """errors/forms are keyed by the form they belong to: "new-category", "category-<id>",
     "new-section-<category id>", "section-<id>"; a form with errors shows what was typed."""
     categories = service.list_categories(db)
+    sections = {c.id: service.list_sections(db, c.id) for c in categories}
+    translations: dict[int, dict[str, Any]] = {}
+    for c in categories:
+        translations[c.id] = {t.locale: t for t in service.category_translations(db, c.id)}
+    section_translations: dict[int, dict[str, Any]] = {}
+    for t in service.section_translations(db, [s.id for rows in sections.values() for s in rows]):
+        section_translations.setdefault(t.section_id, {})[t.locale] = t
     return _render(
         request,
         actor,
         "manage_categories.html",
         {
             "categories": categories,
-            "sections": {c.id: service.list_sections(db, c.id) for c in categories},
+            "sections": sections,
+            "translations": translations,
+            "section_translations": section_translations,
             "counts": service.article_counts(db),
             "errors": errors or {},
             "forms": forms or {},
@@ -574,6 +675,83 @@ def manage_category_update(
     return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
 
 
+async def _posted(request: Request) -> dict[str, str]:
+    """A form whose field names depend on the data (one per section and locale), read
+    before the synchronous endpoint runs; over-long values are cut, the schema checks them."""
+    posted = await request.form()
+    return {k[:40]: v[:2001] for k, v in list(posted.items())[:400] if isinstance(v, str)}
+
+
+PostedForm = Annotated[dict[str, str], Depends(_posted)]
+
+
+@router.post("/kb/manage/categories/{category_id}/translations", response_class=HTMLResponse)
+def manage_category_translations(
+    request: Request, db: DB, actor: CurrentActor, category_id: int, posted: PostedForm
+) -> Response:
+    """Save a category's and its sections' names in every locale at once: a filled field sets
+    the name in that locale, an empty one removes it (the default name shows again)."""
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    key = f"names-{category_id}"
+    form = {k: v for k, v in posted.items() if k != "csrf"}
+    if not csrf_ok(request, posted.get("csrf", "")):
+        return _expired(request, db, actor, key, form)
+    return _save_names(request, db, actor, category_id, key, form)
+
+
+def _save_names(
+    request: Request, db: Session, actor: Actor, category_id: int, key: str, form: dict[str, str]
+) -> HTMLResponse | RedirectResponse:
+    lang = lang_for(request)
+    errors: dict[str, str] = {}
+    try:
+        category = service.get_category_by_id(db, category_id)
+        existing = {t.locale for t in service.category_translations(db, category.id)}
+        for code in analyzer.LOCALES:
+            name = form.get(f"name_{code}", "").strip()
+            description = form.get(f"description_{code}", "")
+            if not name:
+                if code in existing:
+                    service.delete_category_translation(db, actor, category.id, code)
+                continue
+            try:
+                data = CategoryTranslationIn(name=name, description=description)
+            except ValidationError as exc:
+                for field in _errors(exc):
+                    limit = "120" if field == "name" else "2000"
+                    errors[f"{field}_{code}"] = lang.gettext("Use at most %(num)s characters.") % {
+                        "num": limit
+                    }
+                continue
+            service.set_category_translation(db, actor, category.id, code, data)
+        sections = service.list_sections(db, category.id)
+        named = {(t.section_id, t.locale) for t in service.section_translations(db, [s.id for s in sections])}
+        for section in sections:
+            for code in analyzer.LOCALES:
+                field = f"section_{section.id}_{code}"
+                name = form.get(field, "").strip()
+                if not name:
+                    if (section.id, code) in named:
+                        service.delete_section_translation(db, actor, section.id, code)
+                    continue
+                if len(name) > 120:
+                    errors[field] = lang.gettext("Use at most %(num)s characters.") % {"num": "120"}
+                    continue
+                service.set_section_translation(db, actor, section.id, code, SectionTranslationIn(name=name))
+        if errors:
+            raise InvalidInput("Some names are too long.")
+    except DomainError as exc:
+        db.rollback()
+        if exc.status == 404:
+            return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        status = exc.status
+        if not errors:
+            errors = {"form": lang.gettext(exc.detail)}
+        return _categories_page(request, db, actor, {key: errors}, {key: form}, status)
+    return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
+
+
 @router.post("/kb/manage/categories/{category_id}/delete", response_class=HTMLResponse)
 def manage_category_delete(
     request: Request, db: DB, actor: CurrentActor, category_id: int, csrf: Short = ""
@@ -659,6 +837,283 @@ def manage_section_delete(
     return RedirectResponse(f"/kb/manage/categories#category-{category_id}", status_code=303)
 
 
+# --- staff: FAQ -------------------------------------------------------------------------
+FAQ_ARTICLE = N_("Enter the number of an existing article, or leave it empty.")
+
+
+def _faq_message(request: Request, exc: DomainError | ValidationError) -> dict[str, str]:
+    """{field: message in the reader's language} for the FAQ forms."""
+    lang = lang_for(request)
+    if isinstance(exc, ValidationError):
+        out: dict[str, str] = {}
+        for field in _errors(exc):
+            if field == "question":
+                out[field] = lang.gettext("Enter a question.")
+            elif field == "answer":
+                out[field] = lang.gettext("Enter an answer.")
+            elif field == "position":
+                out[field] = lang.gettext("Enter a whole number from 0 to 1000000.")
+            elif field == "article_id":
+                out[field] = lang.gettext(FAQ_ARTICLE)
+            elif field == "category":
+                out[field] = lang.gettext(CATEGORY_UNKNOWN)
+            else:
+                out[field] = lang.gettext("Check this value.")
+        return out
+    field = str(exc.extra.get("field") or "form")
+    if field == "category":
+        return {field: lang.gettext(CATEGORY_UNKNOWN)}
+    if field == "article_id":
+        return {field: lang.gettext(FAQ_ARTICLE)}
+    return {field: lang.gettext(exc.detail)}
+
+
+def _faq_page(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    locale: str,
+    errors: dict[str, dict[str, str]] | None = None,
+    forms: dict[str, dict[str, str]] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """errors/forms are keyed by form: "new" or "faq-<id>"; a failed form shows what was typed."""
+    entries = service.faq_for_staff(db, actor, locale)
+    by_category: dict[int, list[Any]] = {}
+    for e in entries:
+        by_category.setdefault(e.category_id, []).append(e)
+    return _render(
+        request,
+        actor,
+        "manage_faq.html",
+        {
+            "locale": locale,
+            "categories": service.list_categories(db),
+            "entries": by_category,
+            "featured": service.featured_count(db, locale),
+            "featured_max": service.FEATURED_MAX,
+            "errors": errors or {},
+            "forms": forms or {},
+        },
+        status,
+    )
+
+
+def _faq_failed(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    locale: str,
+    key: str,
+    form: dict[str, str],
+    exc: DomainError | ValidationError,
+) -> HTMLResponse:
+    db.rollback()
+    if isinstance(exc, DomainError) and exc.status == 404:
+        return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+    status = exc.status if isinstance(exc, DomainError) else 422
+    return _faq_page(request, db, actor, locale, {key: _faq_message(request, exc)}, {key: form}, status)
+
+
+def _faq_fields(question: str, answer: str, article_id: str, position: str, featured: str) -> dict[str, Any]:
+    article = article_id.strip()
+    return {
+        "question": question,
+        "answer": answer,
+        # Not a number: passed on as text so validation names the field.
+        "article_id": (int(article) if article.isdigit() and len(article) < 12 else article) or None,
+        "position": _position(position or "0"),
+        "featured": featured == "yes",
+    }
+
+
+@router.get("/kb/manage/faq", response_class=HTMLResponse)
+def manage_faq(request: Request, db: DB, actor: CurrentActor, locale: str | None = None) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    return _faq_page(request, db, actor, _locale(request, locale))
+
+
+@router.post("/kb/manage/faq", response_class=HTMLResponse)
+def manage_faq_create(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    category: Short = "",
+    locale: Short = "",
+    question: Short = "",
+    answer: Long = "",
+    article_id: Short = "",
+    position: Short = "0",
+    featured: Short = "",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    loc = _locale(request, locale)
+    form = {
+        "category": category,
+        "question": question,
+        "answer": answer,
+        "article_id": article_id,
+        "position": position,
+        "featured": featured,
+    }
+    if not csrf_ok(request, csrf):
+        expired = {"new": {"form": lang_for(request).gettext(EXPIRED)}}
+        return _faq_page(request, db, actor, loc, expired, {"new": form}, 403)
+    try:
+        data = FaqIn.model_validate(
+            {"category": category, "locale": loc}
+            | _faq_fields(question, answer, article_id, position, featured)
+        )
+        service.create_faq(db, actor, data, now)
+    except (ValidationError, DomainError) as exc:
+        return _faq_failed(request, db, actor, loc, "new", form, exc)
+    return RedirectResponse(f"/kb/manage/faq?locale={loc}", status_code=303)
+
+
+@router.post("/kb/manage/faq/{entry_id}", response_class=HTMLResponse)
+def manage_faq_update(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    entry_id: int,
+    locale: Short = "",
+    question: Short = "",
+    answer: Long = "",
+    article_id: Short = "",
+    position: Short = "0",
+    featured: Short = "",
+    csrf: Short = "",
+) -> Response:
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    loc = _locale(request, locale)
+    key = f"faq-{entry_id}"
+    form = {
+        "question": question,
+        "answer": answer,
+        "article_id": article_id,
+        "position": position,
+        "featured": featured,
+    }
+    if not csrf_ok(request, csrf):
+        expired = {key: {"form": lang_for(request).gettext(EXPIRED)}}
+        return _faq_page(request, db, actor, loc, expired, {key: form}, 403)
+    try:
+        patch = FaqPatch.model_validate(_faq_fields(question, answer, article_id, position, featured))
+        service.update_faq(db, actor, entry_id, patch, now)
+    except (ValidationError, DomainError) as exc:
+        return _faq_failed(request, db, actor, loc, key, form, exc)
+    return RedirectResponse(f"/kb/manage/faq?locale={loc}#faq-{entry_id}", status_code=303)
+
+
+@router.post("/kb/manage/faq/{entry_id}/{action}", response_class=HTMLResponse)
+def manage_faq_action(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    entry_id: int,
+    action: str,
+    locale: Short = "",
+    csrf: Short = "",
+) -> Response:
+    """ "up" / "down" move the entry in its category's list; "delete" removes it."""
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    if action not in ("up", "down", "delete"):
+        return _render(request, actor, "not_found.html", {"detail": "There is nothing here."}, 404)
+    loc = _locale(request, locale)
+    key = f"faq-{entry_id}"
+    if not csrf_ok(request, csrf):
+        return _faq_page(
+            request, db, actor, loc, {key: {"form": lang_for(request).gettext(EXPIRED)}}, {}, 403
+        )
+    try:
+        if action == "delete":
+            service.delete_faq(db, actor, entry_id)
+        else:
+            service.move_faq(db, actor, entry_id, action)
+    except DomainError as exc:
+        return _faq_failed(request, db, actor, loc, key, {}, exc)
+    anchor = "" if action == "delete" else f"#faq-{entry_id}"
+    return RedirectResponse(f"/kb/manage/faq?locale={loc}{anchor}", status_code=303)
+
+
+@router.get("/kb/manage/section-options", response_class=HTMLResponse)
+def manage_section_options(
+    request: Request, db: DB, actor: CurrentActor, category: str = "", selected: str = ""
+) -> Response:
+    """The <option>s of the section picker for a category (HTMX swaps them in when the
+    category picker changes). An unknown category gives only "no section"."""
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    return templates.TemplateResponse(
+        request,
+        "kb/_section_options.html",
+        {"sections": _sections_of(db, category[:120]), "selected": selected},
+    )
+
+
+@router.post("/kb/manage/{article_id}/settings", response_class=HTMLResponse)
+def manage_settings(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    article_id: int,
+    category: Short = "",
+    section_id: Short = "",
+    visibility: Short = "",
+    organization_id: Short = "",
+    locale: Short = "",
+    csrf: Short = "",
+) -> Response:
+    """Move an article to another category or section, or change who may read it."""
+    if (denied := _staff_only(request, actor)) is not None:
+        return denied
+    loc = _locale(request, locale)
+    placement = {
+        "category": category,
+        "section_id": section_id,
+        "visibility": visibility,
+        "organization_id": organization_id,
+    }
+    if not csrf_ok(request, csrf):
+        return _edit_page(
+            request, db, actor, article_id, loc, {}, {"settings": EXPIRED}, 403, placement=placement
+        )
+    try:
+        if not category.strip() or service.find_category(db, category) is None:
+            raise _PlacementError({"category": lang_for(request).gettext(CATEGORY_UNKNOWN)})
+        org = organization_id.strip()
+        if org and not org.isdigit():
+            raise _PlacementError({"organization_id": lang_for(request).gettext("Enter an organization id.")})
+        patch = ArticlePatch.model_validate(
+            {
+                "category": category,
+                "section_id": _section_id(request, section_id),
+                "visibility": visibility,
+                "organization_id": int(org) if org else None,
+            }
+        )
+        service.update_article(db, actor, article_id, patch, now)
+    except _PlacementError as exc:
+        return _edit_page(request, db, actor, article_id, loc, {}, exc.errors, 422, placement=placement)
+    except ValidationError as exc:
+        return _edit_page(request, db, actor, article_id, loc, {}, _errors(exc), 422, placement=placement)
+    except DomainError as exc:
+        db.rollback()
+        if exc.status == 404:
+            return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        errors = _placement_message(request, exc)
+        return _edit_page(request, db, actor, article_id, loc, {}, errors, exc.status, placement=placement)
+    return RedirectResponse(f"/kb/manage/{article_id}?locale={loc}", status_code=303)
+
+
 @router.get("/kb/manage/{article_id}", response_class=HTMLResponse)
 def manage_edit(
     request: Request,
@@ -721,26 +1176,53 @@ def manage_save(
         errors = _domain_error(db, exc)
         if exc.status == 404:
             return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        errors = {k: lang_for(request).gettext(v) for k, v in errors.items()}
         return _edit_page(request, db, actor, article_id, loc, form, errors, exc.status)
     return RedirectResponse(f"/kb/manage/{article_id}?locale={loc}", status_code=303)
 
 
+WORKFLOW = ("publish", "unpublish", "archive", "submit", "approve", "return")
+
+
 @router.post("/kb/manage/{article_id}/{action}", response_class=HTMLResponse)
 def manage_publish(
-    request: Request, db: DB, actor: CurrentActor, now: Now, article_id: int, action: str, csrf: Short = ""
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    article_id: int,
+    action: str,
+    comment: Long = "",
+    locale: Short = "",
+    csrf: Short = "",
 ) -> Response:
+    """The workflow buttons: publish directly, submit for review, approve, send back (with a
+    comment), back to draft, archive. A refused step comes back on the editor with the
+    reason above the buttons and the comment kept."""
     if (denied := _staff_only(request, actor)) is not None:
         return denied
-    if action not in ("publish", "unpublish", "archive"):
+    if action not in WORKFLOW:
         return _render(request, actor, "not_found.html", {"detail": "There is nothing here."}, 404)
+    loc = _locale(request, None)
     if not csrf_ok(request, csrf):
-        return _edit_page(request, db, actor, article_id, analyzer.DEFAULT_LOCALE, {}, {"form": EXPIRED}, 403)
+        return _edit_page(
+            request, db, actor, article_id, loc, {"comment": comment}, {"workflow": EXPIRED}, 403
+        )
     try:
         if action == "publish":
-            service.publish(db, actor, article_id, now)
+            service.publish(db, actor, article_id, now, comment or None)
+        elif action == "submit":
+            service.submit_for_review(db, actor, article_id, now, comment)
+        elif action == "approve":
+            service.approve(db, actor, article_id, now, comment)
+        elif action == "return":
+            service.send_back(db, actor, article_id, now, comment)
         else:
             service.unpublish(db, actor, article_id, now, archive=action == "archive")
     except DomainError as exc:
         db.rollback()
-        return _render(request, actor, "not_found.html", {"detail": exc.detail}, exc.status)
-    return RedirectResponse(f"/kb/manage/{article_id}", status_code=303)
+        if exc.status == 404:
+            return _render(request, actor, "not_found.html", {"detail": exc.detail}, 404)
+        errors = {"workflow": lang_for(request).gettext(exc.detail)}
+        return _edit_page(request, db, actor, article_id, loc, {"comment": comment}, errors, exc.status)
+    return RedirectResponse(f"/kb/manage/{article_id}?locale={loc}", status_code=303)

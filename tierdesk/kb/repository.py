@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session
 from tierdesk.core.security import Actor
 from tierdesk.kb.models import (
     Article,
+    ArticleEvent,
     ArticleStatus,
     Category,
+    CategoryTranslation,
     FaqEntry,
     Revision,
     SearchLog,
     Section,
+    SectionTranslation,
     SelfServiceSession,
     Translation,
     Visibility,
@@ -133,6 +136,28 @@ def categories_by_id(db: Session, ids: Sequence[int]) -> dict[int, Category]:
     return {c.id: c for c in db.scalars(select(Category).where(Category.id.in_(set(ids))))}
 
 
+def category_translations(
+    db: Session, category_ids: Sequence[int], locale: str | None = None
+) -> list[CategoryTranslation]:
+    if not category_ids:
+        return []
+    stmt = select(CategoryTranslation).where(CategoryTranslation.category_id.in_(set(category_ids)))
+    if locale is not None:
+        stmt = stmt.where(CategoryTranslation.locale == locale)
+    return list(db.scalars(stmt.order_by(CategoryTranslation.id)))
+
+
+def section_translations(
+    db: Session, section_ids: Sequence[int], locale: str | None = None
+) -> list[SectionTranslation]:
+    if not section_ids:
+        return []
+    stmt = select(SectionTranslation).where(SectionTranslation.section_id.in_(set(section_ids)))
+    if locale is not None:
+        stmt = stmt.where(SectionTranslation.locale == locale)
+    return list(db.scalars(stmt.order_by(SectionTranslation.id)))
+
+
 def sections(db: Session, category_id: int) -> list[Section]:
     return list(
         db.scalars(
@@ -162,6 +187,56 @@ def articles_page(
     return list(db.scalars(stmt.order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit)))
 
 
+def category_shelf(
+    db: Session, actor: Actor, category_id: int, per_section: int
+) -> list[tuple[int, int | None]]:
+    """(article id, section id) of the newest `per_section` + 1 published articles of each
+    section of a category that `actor` may read (the extra one says "there are more").
+    One window query over ix_kb_articles_category_status; visibility is in the WHERE."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Article.section_id, order_by=(Article.published_at.desc(), Article.id.desc()))
+        .label("rank")
+    )
+    ranked = (
+        readable(actor)
+        .with_only_columns(Article.id, Article.section_id, rank)
+        .where(Article.category_id == category_id, Article.status == ArticleStatus.published.value)
+        .subquery()
+    )
+    rows = db.execute(
+        select(ranked.c.id, ranked.c.section_id)
+        .where(ranked.c.rank <= per_section + 1)
+        .order_by(ranked.c.section_id, ranked.c.rank)
+    )
+    return [(int(r[0]), r[1]) for r in rows]
+
+
+def section_page(
+    db: Session,
+    actor: Actor,
+    category_id: int,
+    section_id: int | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[Article]:
+    """Published articles of one section (None: those without a section) that `actor` may
+    read, newest first; keyset on (published_at, id)."""
+    stmt = readable(actor).where(
+        Article.category_id == category_id,
+        Article.status == ArticleStatus.published.value,
+        Article.section_id.is_(None) if section_id is None else Article.section_id == section_id,
+    )
+    if after is not None:
+        stmt = stmt.where(
+            or_(
+                Article.published_at < after[0],
+                and_(Article.published_at == after[0], Article.id < after[1]),
+            )
+        )
+    return list(db.scalars(stmt.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)))
+
+
 def articles_by_id(db: Session, actor: Actor, ids: Sequence[int]) -> dict[int, Article]:
     if not ids:
         return {}
@@ -171,6 +246,26 @@ def articles_by_id(db: Session, actor: Actor, ids: Sequence[int]) -> dict[int, A
 def bump_views(db: Session, article_id: int) -> None:
     # One UPDATE, no read-modify-write: concurrent readers never lose a view.
     db.execute(update(Article).where(Article.id == article_id).values(view_count=Article.view_count + 1))
+
+
+def article_events(db: Session, article_id: int) -> list[ArticleEvent]:
+    return list(
+        db.scalars(
+            select(ArticleEvent)
+            .where(ArticleEvent.article_id == article_id)
+            .order_by(ArticleEvent.id.desc())
+            .limit(200)
+        )
+    )
+
+
+def last_event(db: Session, article_id: int, kind: str) -> ArticleEvent | None:
+    return db.scalars(
+        select(ArticleEvent)
+        .where(ArticleEvent.article_id == article_id, ArticleEvent.kind == kind)
+        .order_by(ArticleEvent.id.desc())
+        .limit(1)
+    ).first()
 
 
 def revisions(db: Session, article_id: int, locale: str | None) -> list[Revision]:
@@ -225,6 +320,39 @@ def faq(
     if featured is not None:
         stmt = stmt.where(FaqEntry.featured == featured)
     return list(db.scalars(stmt.order_by(FaqEntry.position, FaqEntry.id).limit(100)))
+
+
+def faq_list(db: Session, category_id: int, locale: str) -> list[FaqEntry]:
+    """One category's entries of a locale in display order (ix_kb_faq_category)."""
+    return list(
+        db.scalars(
+            select(FaqEntry)
+            .where(FaqEntry.category_id == category_id, FaqEntry.locale == locale)
+            .order_by(FaqEntry.position, FaqEntry.id)
+        )
+    )
+
+
+def faq_of_locale(db: Session, locale: str, limit: int = 1000) -> list[FaqEntry]:
+    return list(
+        db.scalars(
+            select(FaqEntry)
+            .where(FaqEntry.locale == locale)
+            .order_by(FaqEntry.category_id, FaqEntry.position, FaqEntry.id)
+            .limit(limit)
+        )
+    )
+
+
+def faq_featured_count(db: Session, locale: str) -> int:
+    return int(
+        db.scalar(
+            select(func.count())
+            .select_from(FaqEntry)
+            .where(FaqEntry.locale == locale, FaqEntry.featured.is_(True))
+        )
+        or 0
+    )
 
 
 # --- search analytics ----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
@@ -66,6 +66,28 @@ class CategoryOut(BaseModel):
     position: int
 
 
+class CategoryTranslationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    description: Description = ""
+
+    _name = field_validator("name")(_not_blank)
+
+
+class SectionTranslationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+
+    _name = field_validator("name")(_not_blank)
+
+
+class NameTranslationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    locale: str
+    name: str
+    description: str = ""
+
+
 class SectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: Slug
@@ -123,6 +145,25 @@ class TranslationIn(BaseModel):
     note: Annotated[str, Field(max_length=500)] | None = None
 
     _title = field_validator("title", "body")(_not_blank)
+
+
+class ReviewIn(BaseModel):
+    """A comment for a workflow step; sending an article back requires one."""
+
+    model_config = ConfigDict(extra="forbid")
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class ArticleEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    article_id: int
+    kind: str
+    from_status: str
+    to_status: str
+    actor_user_id: int | None
+    comment: str | None
+    created_at: datetime
 
 
 class TranslationOut(BaseModel):
@@ -243,10 +284,36 @@ class FaqIn(BaseModel):
     question: Annotated[str, Field(min_length=1, max_length=300)]
     answer: Annotated[str, Field(min_length=1, max_length=5000)]
     article_id: int | None = None
-    position: int = 0
+    position: Position = 0
     featured: bool = False
 
     _locale = field_validator("locale")(check_locale)
+    _text = field_validator("question", "answer")(_not_blank)
+
+
+class FaqPatch(BaseModel):
+    """Change an FAQ entry; only the fields sent change (article_id: null unlinks it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    category: Slug | None = None
+    locale: str | None = None
+    question: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    answer: Annotated[str, Field(min_length=1, max_length=5000)] | None = None
+    article_id: int | None = None
+    position: Position | None = None
+    featured: bool | None = None
+
+    _text = field_validator("question", "answer")(_not_blank)
+
+    @field_validator("locale")
+    @classmethod
+    def _loc(cls, value: str | None) -> str | None:
+        return None if value is None else check_locale(value)
+
+
+class FaqMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    direction: Literal["up", "down"]
 
 
 class FaqOut(BaseModel):

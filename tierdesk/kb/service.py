@@ -17,20 +17,26 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tierdesk.core.config import get_settings
 from tierdesk.core.crud import flush_or_conflict
-from tierdesk.core.errors import Conflict, InvalidInput, NotFound
+from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tierdesk.core.i18n import N_
 from tierdesk.core.security import Actor, require_staff
 from tierdesk.customers import service as customers
 from tierdesk.kb import analyzer, render, search
 from tierdesk.kb import repository as repo
 from tierdesk.kb.models import (
     Article,
+    ArticleEvent,
+    ArticleEventKind,
     ArticleStatus,
     Category,
+    CategoryTranslation,
     FaqEntry,
     Revision,
     SearchLog,
     Section,
+    SectionTranslation,
     Translation,
     Visibility,
     Vote,
@@ -44,7 +50,9 @@ from tierdesk.kb.schemas import (
     CategoryIn,
     CategoryOut,
     CategoryPatch,
+    CategoryTranslationIn,
     FaqIn,
+    FaqPatch,
     QueryCount,
     RevisionDiff,
     SearchAnalytics,
@@ -52,6 +60,7 @@ from tierdesk.kb.schemas import (
     SearchResult,
     SectionIn,
     SectionPatch,
+    SectionTranslationIn,
     TranslationIn,
     VoteIn,
     VoteOut,
@@ -110,6 +119,11 @@ def _category(db: Session, actor: Actor, key: str, now: datetime, create: bool) 
 
 def list_categories(db: Session) -> list[Category]:
     return repo.categories(db)
+
+
+def find_category(db: Session, key: str) -> Category | None:
+    """The category with this slug or name (case-insensitive), if any."""
+    return repo.category_by_key(db, key) if key.strip() else None
 
 
 def get_category(db: Session, key: str) -> Category:
@@ -246,6 +260,99 @@ def delete_section(db: Session, actor: Actor, section_id: int) -> None:
     flush_or_conflict(db, f"Section '{section.name}'")
 
 
+# --- names per locale ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class LocalName:
+    name: str
+    description: str
+
+
+def _supported_or_error(locale: str) -> str:
+    loc = locale_or_error(locale)
+    if loc is None:
+        raise InvalidInput("Say which locale this name is in.", field="locale")
+    return loc
+
+
+def set_category_translation(
+    db: Session, actor: Actor, category_id: int, locale: str, data: CategoryTranslationIn
+) -> CategoryTranslation:
+    """Add or change a category's name (and description) in one locale (staff)."""
+    require_staff(actor)
+    loc = _supported_or_error(locale)
+    category = get_category_by_id(db, category_id)
+    found = repo.category_translations(db, [category.id], loc)
+    row = found[0] if found else CategoryTranslation(category_id=category.id, locale=loc)
+    row.name, row.description = data.name.strip(), data.description
+    db.add(row)
+    flush_or_conflict(db, f"The {loc} name of category '{category.slug}'")
+    return row
+
+
+def delete_category_translation(db: Session, actor: Actor, category_id: int, locale: str) -> None:
+    """Remove a category's name in one locale (the default name shows again); 404 if none."""
+    require_staff(actor)
+    loc = _supported_or_error(locale)
+    found = repo.category_translations(db, [get_category_by_id(db, category_id).id], loc)
+    if not found:
+        raise NotFound(f"Category {category_id} has no {loc} name.")
+    db.delete(found[0])
+    db.flush()
+
+
+def set_section_translation(
+    db: Session, actor: Actor, section_id: int, locale: str, data: SectionTranslationIn
+) -> SectionTranslation:
+    """Add or change a section's name in one locale (staff)."""
+    require_staff(actor)
+    loc = _supported_or_error(locale)
+    section = get_section(db, section_id)
+    found = repo.section_translations(db, [section.id], loc)
+    row = found[0] if found else SectionTranslation(section_id=section.id, locale=loc)
+    row.name = data.name.strip()
+    db.add(row)
+    flush_or_conflict(db, f"The {loc} name of section {section.id}")
+    return row
+
+
+def delete_section_translation(db: Session, actor: Actor, section_id: int, locale: str) -> None:
+    require_staff(actor)
+    loc = _supported_or_error(locale)
+    found = repo.section_translations(db, [get_section(db, section_id).id], loc)
+    if not found:
+        raise NotFound(f"Section {section_id} has no {loc} name.")
+    db.delete(found[0])
+    db.flush()
+
+
+def category_translations(db: Session, category_id: int) -> list[CategoryTranslation]:
+    return repo.category_translations(db, [get_category_by_id(db, category_id).id])
+
+
+def section_translations(db: Session, section_ids: Sequence[int]) -> list[SectionTranslation]:
+    return repo.section_translations(db, section_ids)
+
+
+def category_names(db: Session, categories: Sequence[Category], locale: str | None) -> dict[int, LocalName]:
+    """Each category's name and description in `locale`, else its own (default) ones."""
+    loc = locale_or_error(locale)
+    out = {c.id: LocalName(c.name, c.description) for c in categories}
+    if loc is None:
+        return out
+    for t in repo.category_translations(db, list(out), loc):
+        out[t.category_id] = LocalName(t.name, t.description or out[t.category_id].description)
+    return out
+
+
+def section_names(db: Session, sections: Sequence[Section], locale: str | None) -> dict[int, str]:
+    loc = locale_or_error(locale)
+    out = {s.id: s.name for s in sections}
+    if loc is not None:
+        for t in repo.section_translations(db, list(out), loc):
+            out[t.section_id] = t.name
+    return out
+
+
 # --- articles ---------------------------------------------------------------------------------
 def _check_visibility(db: Session, visibility: Visibility, organization_id: int | None) -> None:
     if visibility == Visibility.organization:
@@ -293,6 +400,8 @@ def create_article(db: Session, actor: Actor, data: ArticleIn, now: datetime) ->
     db.flush()
     _save_translation(db, actor, article, data.locale, data.title, data.body, None, now)
     if not data.draft:
+        if not may_publish(actor):
+            raise Forbidden(N_("You may not publish articles; save it as a draft and submit it for review."))
         publish(db, actor, article.id, now)
     return article
 
@@ -372,6 +481,7 @@ def save_translation(
     if loc is None:
         raise InvalidInput("Say which locale this translation is in.", field="locale")
     article = get_article_for_edit(db, actor, article_id)
+    _require_publisher_for_live(actor, article)
     translation, changed = _save_translation(db, actor, article, loc, data.title, data.body, data.note, now)
     if changed and article.status == ArticleStatus.published.value:
         _index(db, article)
@@ -380,6 +490,7 @@ def save_translation(
 
 def update_article(db: Session, actor: Actor, article_id: int, patch: ArticlePatch, now: datetime) -> Article:
     article = get_article_for_edit(db, actor, article_id)
+    _require_publisher_for_live(actor, article)
     fields = patch.model_fields_set
     visibility = patch.visibility if patch.visibility is not None else Visibility(article.visibility)
     org = patch.organization_id if "organization_id" in fields else article.organization_id
@@ -403,25 +514,134 @@ def update_article(db: Session, actor: Actor, article_id: int, patch: ArticlePat
     return article
 
 
-def publish(db: Session, actor: Actor, article_id: int, now: datetime) -> Article:
-    """Make the article live in every locale it has, and searchable."""
-    article = get_article_for_edit(db, actor, article_id)
-    article.status = ArticleStatus.published.value
-    article.published_at = now
+def may_publish(actor: Actor) -> bool:
+    """Whether the actor publishes directly and reviews others' submissions: a staff role
+    listed in the `kb_publisher_roles` setting (every staff role by default)."""
+    return actor.is_staff and actor.role is not None and actor.role.value in get_settings().kb_publisher_roles
+
+
+def _require_publisher_for_live(actor: Actor, article: Article) -> None:
+    """Edits of a published article are live at once, so under team publishing only
+    publishers make them; a writer asks a publisher, or has it taken back to draft."""
+    if article.status == ArticleStatus.published.value and not may_publish(actor):
+        raise Forbidden(N_("This article is published; only a publisher may change it."))
+
+
+def _require_publisher(actor: Actor) -> None:
+    require_staff(actor)
+    if not may_publish(actor):
+        raise Forbidden(N_("You may not publish articles; submit the draft for review instead."))
+
+
+def _record(
+    db: Session,
+    actor: Actor,
+    article: Article,
+    kind: ArticleEventKind,
+    to: ArticleStatus,
+    comment: str | None,
+    now: datetime,
+) -> None:
+    db.add(
+        ArticleEvent(
+            article_id=article.id,
+            kind=kind.value,
+            from_status=article.status,
+            to_status=to.value,
+            actor_user_id=actor.user_id,
+            comment=comment,
+            created_at=now,
+        )
+    )
+    article.status = to.value
     article.updated_at = now
+
+
+def _make_live(db: Session, article: Article, now: datetime) -> None:
+    article.published_at = now
     for t in repo.translations(db, [article.id])[article.id]:
         latest = repo.latest_revision(db, article.id, t.locale)
         if latest is not None:
             latest.published = True
     db.flush()
     _index(db, article)
+
+
+def publish(db: Session, actor: Actor, article_id: int, now: datetime, comment: str | None = None) -> Article:
+    """Make the article live in every locale it has, and searchable (publishers only); an
+    article in review is published as if approved by this publisher."""
+    _require_publisher(actor)
+    article = get_article_for_edit(db, actor, article_id)
+    if article.status == ArticleStatus.in_review.value:
+        return approve(db, actor, article_id, now, comment)
+    _record(db, actor, article, ArticleEventKind.published, ArticleStatus.published, comment, now)
+    _make_live(db, article, now)
     return article
 
 
-def unpublish(db: Session, actor: Actor, article_id: int, now: datetime, archive: bool = False) -> Article:
+def _clean_comment(comment: str | None) -> str | None:
+    text = (comment or "").strip()
+    if len(text) > 2000:
+        raise InvalidInput(N_("Keep the comment under 2,000 characters."), field="comment")
+    return text or None
+
+
+def submit_for_review(
+    db: Session, actor: Actor, article_id: int, now: datetime, comment: str | None = None
+) -> Article:
+    """Draft -> in review (any staff). The article stays unpublished until a publisher
+    approves it; its text can still be edited meanwhile."""
     article = get_article_for_edit(db, actor, article_id)
-    article.status = (ArticleStatus.archived if archive else ArticleStatus.draft).value
-    article.updated_at = now
+    if article.status != ArticleStatus.draft.value:
+        raise Conflict(N_("Only drafts can be submitted for review."), article_status=article.status)
+    _record(
+        db, actor, article, ArticleEventKind.submitted, ArticleStatus.in_review, _clean_comment(comment), now
+    )
+    db.flush()
+    return article
+
+
+def approve(db: Session, actor: Actor, article_id: int, now: datetime, comment: str | None = None) -> Article:
+    """In review -> published, by a publisher other than the person who submitted it."""
+    _require_publisher(actor)
+    article = get_article_for_edit(db, actor, article_id)
+    if article.status != ArticleStatus.in_review.value:
+        raise Conflict(N_("This article is not in review."), article_status=article.status)
+    submitted = repo.last_event(db, article.id, ArticleEventKind.submitted.value)
+    if submitted is not None and actor.user_id is not None and submitted.actor_user_id == actor.user_id:
+        raise Conflict(N_("You submitted this article; someone else has to review it."))
+    _record(
+        db, actor, article, ArticleEventKind.approved, ArticleStatus.published, _clean_comment(comment), now
+    )
+    _make_live(db, article, now)
+    return article
+
+
+def send_back(db: Session, actor: Actor, article_id: int, now: datetime, comment: str | None) -> Article:
+    """In review -> draft with the reviewer's comment (required: the author needs to know why)."""
+    _require_publisher(actor)
+    text = _clean_comment(comment)
+    if text is None:
+        raise InvalidInput(N_("Say what has to change before it can be published."), field="comment")
+    article = get_article_for_edit(db, actor, article_id)
+    if article.status != ArticleStatus.in_review.value:
+        raise Conflict(N_("This article is not in review."), article_status=article.status)
+    _record(db, actor, article, ArticleEventKind.returned, ArticleStatus.draft, text, now)
+    db.flush()
+    return article
+
+
+def article_events(db: Session, actor: Actor, article_id: int) -> list[ArticleEvent]:
+    get_article_for_edit(db, actor, article_id, lock=False)
+    return repo.article_events(db, article_id)
+
+
+def unpublish(db: Session, actor: Actor, article_id: int, now: datetime, archive: bool = False) -> Article:
+    """Take a published (or in-review) article down, back to draft or archived (publishers)."""
+    _require_publisher(actor)
+    article = get_article_for_edit(db, actor, article_id)
+    kind = ArticleEventKind.archived if archive else ArticleEventKind.unpublished
+    _record(db, actor, article, kind, ArticleStatus.archived if archive else ArticleStatus.draft, None, now)
     search.remove_article(db, article.id)
     db.flush()
     return article
@@ -485,12 +705,16 @@ def read_article(
         db.refresh(article, ["view_count"])
     category = db.get(Category, article.category_id)
     assert category is not None  # FK
+    local = category_names(db, [category], loc or chosen.locale)[category.id]
+    category_out = CategoryOut.model_validate(category).model_copy(
+        update={"name": local.name, "description": local.description}
+    )
     return ArticleOut(
         id=article.id,
         status=article.status,
         visibility=article.visibility,
         organization_id=article.organization_id,
-        category=CategoryOut.model_validate(category),
+        category=category_out,
         section_id=article.section_id,
         source_locale=article.source_locale,
         locale=chosen.locale,
@@ -558,6 +782,92 @@ def list_articles(
             )
         )
     return ArticlePage(items=items, next_cursor=_cursor(rows[-1]) if more and rows else None)
+
+
+@dataclass(frozen=True)
+class ShelfItem:
+    id: int
+    title: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """One section of a category on the portal (section None: articles without a section)."""
+
+    section_id: int | None
+    name: str | None
+    articles: list[ShelfItem]
+    more: str | None  # keyset cursor of the next page of this section, when there is one
+
+
+SHELF_SIZE = 30
+
+
+def category_shelves(
+    db: Session, actor: Actor, category: Category, locale: str | None, per_section: int = SHELF_SIZE
+) -> list[Shelf]:
+    """The published articles of a category that the actor may read, grouped under their
+    sections in section order (position, then id), articles without a section last; the
+    newest `per_section` of each, with a cursor when a section has more. Empty sections
+    (or sections whose articles the actor may not read) are left out."""
+    loc = locale_or_error(locale)
+    rows = repo.category_shelf(db, actor, category.id, per_section)
+    texts = repo.translations(db, [i for i, _ in rows])
+    articles = repo.articles_by_id(db, actor, [i for i, _ in rows])
+    grouped: dict[int | None, list[int]] = {}
+    for article_id, section_id in rows:
+        grouped.setdefault(section_id, []).append(article_id)
+    present = [s for s in repo.sections(db, category.id) if s.id in grouped]
+    names = section_names(db, present, loc)
+    order: list[tuple[int | None, str | None]] = [(s.id, names[s.id]) for s in present]
+    if None in grouped:
+        order.append((None, None))
+    shelves = []
+    for section_id, name in order:
+        ids = grouped[section_id]
+        shown = ids[:per_section]
+        items = []
+        for article_id in shown:
+            t = pick(texts[article_id], loc, articles[article_id].source_locale)
+            items.append(ShelfItem(article_id, t.title, t.locale))
+        last = articles[shown[-1]]
+        more = _published_cursor(last) if len(ids) > per_section else None
+        shelves.append(Shelf(section_id, name, items, more))
+    return shelves
+
+
+def section_articles(
+    db: Session,
+    actor: Actor,
+    category: Category,
+    section_id: int | None,
+    locale: str | None,
+    cursor: str | None,
+    limit: int = 50,
+) -> Shelf:
+    """One section's published articles (newest first, keyset), for "more in this section"."""
+    loc = locale_or_error(locale)
+    name = None
+    if section_id is not None:
+        section = db.get(Section, section_id)
+        if section is None or section.category_id != category.id:
+            raise NotFound(f"Category '{category.slug}' has no section {section_id}.")
+        name = section_names(db, [section], loc)[section.id]
+    rows = repo.section_page(db, actor, category.id, section_id, _parse_cursor(cursor), limit + 1)
+    shown = rows[:limit]
+    texts = repo.translations(db, [a.id for a in shown])
+    items = []
+    for a in shown:
+        t = pick(texts[a.id], loc, a.source_locale)
+        items.append(ShelfItem(a.id, t.title, t.locale))
+    more = _published_cursor(shown[-1]) if len(rows) > limit and shown else None
+    return Shelf(section_id, name, items, more)
+
+
+def _published_cursor(article: Article) -> str:
+    assert article.published_at is not None  # published articles only
+    return base64.urlsafe_b64encode(f"{article.published_at.isoformat()}|{article.id}".encode()).decode()
 
 
 # --- revisions ------------------------------------------------------------------------------
@@ -868,12 +1178,75 @@ def create_faq(db: Session, actor: Actor, data: FaqIn, now: datetime) -> FaqEntr
     return entry
 
 
-def delete_faq(db: Session, actor: Actor, entry_id: int) -> None:
-    """Remove an FAQ entry (staff); the article it pointed at stays."""
-    require_staff(actor)
+def _faq_entry(db: Session, entry_id: int) -> FaqEntry:
     entry = db.get(FaqEntry, entry_id)
     if entry is None:
         raise NotFound(f"There is no FAQ entry {entry_id}.")
+    return entry
+
+
+def update_faq(db: Session, actor: Actor, entry_id: int, patch: FaqPatch, now: datetime) -> FaqEntry:
+    """Change an FAQ entry's question, answer, linked article, category, locale, position or
+    featured flag (staff). Fields not sent stay; article_id sent as null unlinks the article."""
+    require_staff(actor)
+    entry = _faq_entry(db, entry_id)
+    fields = patch.model_fields_set
+    if patch.category is not None:
+        entry.category_id = _category(db, actor, patch.category, now, create=False).id
+    if patch.locale is not None:
+        entry.locale = patch.locale
+    if patch.question is not None:
+        entry.question = patch.question.strip()
+    if patch.answer is not None:
+        entry.answer = render.strip_active_content(patch.answer)
+        if not entry.answer.strip():
+            raise InvalidInput("The answer holds nothing but removed script or frames.", field="answer")
+    if "article_id" in fields:
+        if patch.article_id is not None and db.get(Article, patch.article_id) is None:
+            raise InvalidInput(f"Article {patch.article_id} does not exist.", field="article_id")
+        entry.article_id = patch.article_id
+    if patch.position is not None:
+        entry.position = patch.position
+    if patch.featured is not None:
+        entry.featured = patch.featured
+    db.flush()
+    return entry
+
+
+def move_faq(db: Session, actor: Actor, entry_id: int, direction: str) -> list[FaqEntry]:
+    """Move an entry one place up or down among its category's entries of the same locale.
+    The list is renumbered 0, 10, 20… so ties left by hand-typed positions cannot make the
+    move a no-op. Returns the list in its new order."""
+    require_staff(actor)
+    entry = _faq_entry(db, entry_id)
+    # Lock the category row: two concurrent moves in one list renumber it one after the other.
+    category = db.get(Category, entry.category_id, with_for_update=True)
+    assert category is not None  # FK
+    entries = repo.faq_list(db, entry.category_id, entry.locale)
+    i = next(n for n, e in enumerate(entries) if e.id == entry.id)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(entries):
+        entries[i], entries[j] = entries[j], entries[i]
+    for n, e in enumerate(entries):
+        e.position = n * 10
+    db.flush()
+    return entries
+
+
+def faq_for_staff(db: Session, actor: Actor, locale: str) -> list[FaqEntry]:
+    """Every FAQ entry of a locale, by category and position (the management page)."""
+    require_staff(actor)
+    return repo.faq_of_locale(db, locale)
+
+
+def featured_count(db: Session, locale: str) -> int:
+    return repo.faq_featured_count(db, locale)
+
+
+def delete_faq(db: Session, actor: Actor, entry_id: int) -> None:
+    """Remove an FAQ entry (staff); the article it pointed at stays."""
+    require_staff(actor)
+    entry = _faq_entry(db, entry_id)
     db.delete(entry)
     db.flush()
 
