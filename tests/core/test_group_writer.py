@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +26,8 @@ from tierdesk.tickets import service
 from tierdesk.tickets.models import Ticket, TicketEvent
 from tierdesk.tickets.schemas import TicketCreate
 from tierdesk.web.app import create_app
+
+T = TypeVar("T")
 
 
 def _plans(db: Session, clock: FrozenClock, count: int) -> list[service.CreatePlan]:
@@ -75,6 +77,17 @@ async def _submit_while_first_is_held(
     return await asyncio.gather(first, *rest, return_exceptions=True)
 
 
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: after a browser test, Playwright's sync API leaves
+    an event loop running in the test thread, where asyncio.run refuses to start."""
+    out: list[T] = []
+    thread = threading.Thread(target=lambda: out.append(asyncio.run(coro)))
+    thread.start()
+    thread.join(60)
+    assert out, "the event loop did not finish"
+    return out[0]
+
+
 def test_tickets_submitted_while_a_write_is_under_way_share_the_next_transaction(
     db: Session, connection: Connection, clock: FrozenClock
 ) -> None:
@@ -82,7 +95,7 @@ def test_tickets_submitted_while_a_write_is_under_way_share_the_next_transaction
     gate, entered, release = _held_first_time()
     writer = _writer(connection, gate)
     try:
-        results = asyncio.run(_submit_while_first_is_held(writer, plans, entered, release))
+        results = _run(_submit_while_first_is_held(writer, plans, entered, release))
     finally:
         writer.stop()
     assert (writer.batches, writer.items) == (2, 6)  # one alone, then five together
@@ -107,7 +120,7 @@ def test_a_ticket_that_cannot_be_written_fails_alone_and_the_rest_of_its_batch_i
     gate, entered, release = _held_first_time()
     writer = _writer(connection, gate)
     try:
-        results = asyncio.run(_submit_while_first_is_held(writer, plans, entered, release))
+        results = _run(_submit_while_first_is_held(writer, plans, entered, release))
     finally:
         writer.stop()
     assert isinstance(results[2], IntegrityError)
