@@ -476,7 +476,11 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def measure(server: Server, duration: float, max_requests: int, only: set[str] | None) -> list[Row]:
+def measure(
+    server: Server, duration: float, max_requests: int, only: set[str] | None, read_clients: int | None = None
+) -> list[Row]:
+    """Run each workload; `read_clients` replaces the 16 clients of the read rows (e.g. 1 to
+    measure what one request costs without queueing behind 15 others)."""
     rows = []
     pids = server.pids()
     for w in server.workloads():
@@ -488,14 +492,15 @@ def measure(server: Server, duration: float, max_requests: int, only: set[str] |
             continue
         # Warm-up: a few requests so that imports, caches and connection pools are ready.
         # (one request per client for the slow ones, whose single request can take half a minute).
-        warm = min(w.concurrency, 4) if w.max_requests is None else 1
+        concurrency = read_clients if read_clients and not w.key.startswith("create") else w.concurrency
+        warm = min(concurrency, 4) if w.max_requests is None else 1
         loadgen.run(server.base, w.factory, concurrency=warm, duration=1, max_requests=2 * warm,
                     timeout=w.timeout, check=ok_2xx)  # fmt: skip
         res = loadgen.run(
             server.base,
             w.factory,
             label=w.key,
-            concurrency=w.concurrency,
+            concurrency=concurrency,
             duration=duration,
             max_requests=w.max_requests or max_requests,
             timeout=w.timeout,
@@ -603,6 +608,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-requests", type=int, default=50_000, help="cap per workload")
     ap.add_argument("--peer", action="store_true", help="also run django-helpdesk 2.6.1 side by side")
     ap.add_argument("--no-tierdesk", action="store_true", help="only the peer")
+    ap.add_argument(
+        "--read-clients", type=int, help="clients for the read rows instead of 16 (1: one request at a time)"
+    )
     ap.add_argument("--only", default="", help="comma-separated workload keys: " + ",".join(WORKLOADS))
     ap.add_argument("--quick", action="store_true", help="tiny and short: checks that everything runs")
     ap.add_argument("--out", type=Path, help="write the rows as JSON here")
@@ -635,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
             server.prepare()  # type: ignore[attr-defined]
             server.start()  # type: ignore[attr-defined]
             try:
-                rows += measure(server, args.duration, args.max_requests, only)
+                rows += measure(server, args.duration, args.max_requests, only, args.read_clients)
             finally:
                 server.stop()
     finally:
