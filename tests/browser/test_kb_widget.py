@@ -12,10 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from tests.browser.conftest import PageFactory, Server
 from tests.kb import factories as kbf
-from tierdesk.kb.models import SelfServiceSession
+from tierdesk.kb.models import Category, SelfServiceSession
 
 QUESTION = "how many parsecs does the kessel widget run take"
 
@@ -85,9 +86,7 @@ def test_a_visitor_on_another_site_opens_the_widget_asks_and_marks_it_solved(
     assert button.get_attribute("aria-expanded") == "false"
 
 
-def _any_category(db: object) -> str:
-    from tierdesk.kb.models import Category
-
-    category = db.query(Category).order_by(Category.id).first()  # type: ignore[attr-defined]
+def _any_category(db: Session) -> str:
+    category = db.query(Category).order_by(Category.id).first()
     assert category is not None, "the demo has help-center categories"
     return str(category.slug)
