@@ -10,12 +10,16 @@ with <mark> added by the search code.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, TimestampSigner
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -241,6 +245,74 @@ def help_vote(
     return _article_page(request, db, actor, article_id, locale, {"voted": result})
 
 
+@dataclass(frozen=True)
+class _AskView:
+    """Where the answer bot's conversation is shown: the portal page or the embeddable widget.
+    Both run the same service calls (answers.ask / answers.feedback) and the same partial
+    (kb/_ask.html); they differ in layout, CSRF token and response headers."""
+
+    template: str
+    render: Callable[..., HTMLResponse]
+    csrf_ok: Callable[[Request, Actor, str], bool]
+
+
+def _portal_csrf_ok(request: Request, actor: Actor, sent: str) -> bool:
+    return csrf_ok(request, sent)
+
+
+PORTAL = _AskView("portal_ask.html", _render, _portal_csrf_ok)
+
+
+def _ask(
+    view: _AskView, request: Request, db: Session, actor: Actor, now: Any, form: dict[str, str]
+) -> Response:
+    loc = _locale(request, form["locale"])
+    question = form["question"]
+    context: dict[str, Any] = {"locale": loc, "answer": None, "errors": {}, "question": question}
+    if not view.csrf_ok(request, actor, form["csrf"]):
+        return view.render(request, actor, view.template, context | {"errors": {"form": EXPIRED}}, 403)
+    try:
+        context["answer"] = answers.ask(
+            db, actor, AskIn(question=question, locale=loc, session=form["session"] or None), now
+        )
+    except ValidationError as exc:
+        return view.render(request, actor, view.template, context | {"errors": _errors(exc)}, 422)
+    except DomainError as exc:
+        errors = _domain_error(db, exc)
+        return view.render(request, actor, view.template, context | {"errors": errors}, exc.status)
+    return view.render(request, actor, view.template, context)
+
+
+def _feedback(
+    view: _AskView, request: Request, db: Session, actor: Actor, now: Any, session: str, form: dict[str, str]
+) -> Response:
+    loc = _locale(request, form["locale"])
+    context: dict[str, Any] = {
+        "locale": loc,
+        "answer": None,
+        "errors": {},
+        "session": session,
+        "email": form["email"],
+    }
+    if not view.csrf_ok(request, actor, form["csrf"]):
+        return view.render(request, actor, view.template, context | {"errors": {"form": EXPIRED}}, 403)
+    try:
+        data = FeedbackIn(
+            solved=form["solved"] == "yes",
+            email=form["email"] or None,
+            name=form["name"] or None,
+            details=form["details"] or None,
+        )
+        context["outcome"] = answers.feedback(db, actor, session, data, now)
+    except ValidationError as exc:
+        failed = context | {"errors": _errors(exc), "handoff": True}
+        return view.render(request, actor, view.template, failed, 422)
+    except DomainError as exc:
+        failed = context | {"errors": _domain_error(db, exc), "handoff": True}
+        return view.render(request, actor, view.template, failed, exc.status)
+    return view.render(request, actor, view.template, context)
+
+
 @router.get("/help/ask", response_class=HTMLResponse)
 def help_ask_form(request: Request, actor: CurrentActor, locale: str | None = None) -> Response:
     return _render(
@@ -259,21 +331,8 @@ def help_ask(
     session: Short = "",
     csrf: Short = "",
 ) -> Response:
-    loc = _locale(request, locale)
-    context: dict[str, Any] = {"locale": loc, "answer": None, "errors": {}, "question": question}
-    if not csrf_ok(request, csrf):
-        return _render(request, actor, "portal_ask.html", context | {"errors": {"form": EXPIRED}}, 403)
-    try:
-        context["answer"] = answers.ask(
-            db, actor, AskIn(question=question, locale=loc, session=session or None), now
-        )
-    except ValidationError as exc:
-        return _render(request, actor, "portal_ask.html", context | {"errors": _errors(exc)}, 422)
-    except DomainError as exc:
-        return _render(
-            request, actor, "portal_ask.html", context | {"errors": _domain_error(db, exc)}, exc.status
-        )
-    return _render(request, actor, "portal_ask.html", context)
+    form = {"question": question, "locale": locale, "session": session, "csrf": csrf}
+    return _ask(PORTAL, request, db, actor, now, form)
 
 
 @router.post("/help/ask/{session}/feedback", response_class=HTMLResponse)
@@ -290,31 +349,118 @@ def help_feedback(
     locale: Short = "",
     csrf: Short = "",
 ) -> Response:
-    loc = _locale(request, locale)
-    context: dict[str, Any] = {
-        "locale": loc,
-        "answer": None,
-        "errors": {},
-        "session": session,
+    form = {
+        "solved": solved,
         "email": email,
+        "name": name,
+        "details": details,
+        "locale": locale,
+        "csrf": csrf,
     }
-    if not csrf_ok(request, csrf):
-        return _render(request, actor, "portal_ask.html", context | {"errors": {"form": EXPIRED}}, 403)
+    return _feedback(PORTAL, request, db, actor, now, session, form)
+
+
+# --- embeddable widget (/static/widget.js opens /help/widget in an iframe) ------------------
+# The widget lives in an iframe on the customer's own site, so (a) its pages say
+# `Content-Security-Policy: frame-ancestors *` (only these routes), and (b) the session cookie
+# (SameSite=Lax) is not sent and cannot be set there. An anonymous visitor's forms therefore
+# carry a signed, time-limited token instead of the session's CSRF token: it proves the form
+# came from our page, and an anonymous request carries no ambient authority to forge. A
+# signed-in visitor (same-site embed, cookie present) keeps the session's CSRF token as usual.
+
+WIDGET_FRAME_HEADERS = {"Content-Security-Policy": "frame-ancestors *"}
+WIDGET_TOKEN_MAX_AGE = 4 * 3600  # seconds a widget form stays valid
+_WIDGET_SALT = "tierdesk.kb.widget-csrf"
+
+
+class _ClockSigner(TimestampSigner):
+    """Signs and checks ages with the app's (injectable) clock, not the wall clock."""
+
+    def __init__(self, secret: str, salt: str, clock: Any) -> None:
+        super().__init__(secret, salt=salt)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock.now().timestamp())
+
+
+def _widget_signer(request: Request) -> TimestampSigner:
+    return _ClockSigner(request.app.state.settings.secret_key, _WIDGET_SALT, request.app.state.clock)
+
+
+def _widget_token(request: Request, actor: Actor) -> str:
+    if not actor.is_anonymous:
+        return csrf_token(request)
+    return _widget_signer(request).sign(secrets.token_urlsafe(16)).decode()
+
+
+def _widget_csrf_ok(request: Request, actor: Actor, sent: str) -> bool:
+    if not actor.is_anonymous:
+        return csrf_ok(request, sent)
     try:
-        data = FeedbackIn(
-            solved=solved == "yes", email=email or None, name=name or None, details=details or None
-        )
-        context["outcome"] = answers.feedback(db, actor, session, data, now)
-    except ValidationError as exc:
-        return _render(
-            request, actor, "portal_ask.html", context | {"errors": _errors(exc), "handoff": True}, 422
-        )
-    except DomainError as exc:
-        errors = _domain_error(db, exc)
-        return _render(
-            request, actor, "portal_ask.html", context | {"errors": errors, "handoff": True}, exc.status
-        )
-    return _render(request, actor, "portal_ask.html", context)
+        _widget_signer(request).unsign(sent, max_age=WIDGET_TOKEN_MAX_AGE)
+    except BadSignature:  # also SignatureExpired
+        return False
+    return True
+
+
+def _render_widget(
+    request: Request, actor: Actor, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    base = {"actor": actor, "csrf": _widget_token(request, actor), "locales": analyzer.LOCALES}
+    extra = {"ask_action": "/help/widget", "new_tab": True}
+    return templates.TemplateResponse(
+        request, f"kb/{name}", base | context | extra, status_code=status, headers=WIDGET_FRAME_HEADERS
+    )
+
+
+WIDGET = _AskView("widget.html", _render_widget, _widget_csrf_ok)
+
+
+@router.get("/help/widget", response_class=HTMLResponse)
+def help_widget(request: Request, actor: CurrentActor, locale: str | None = None) -> Response:
+    context: dict[str, Any] = {"locale": _locale(request, locale), "answer": None, "errors": {}}
+    return _render_widget(request, actor, "widget.html", context)
+
+
+@router.post("/help/widget", response_class=HTMLResponse)
+def help_widget_ask(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    question: Long = "",
+    locale: Short = "",
+    session: Short = "",
+    csrf: Short = "",
+) -> Response:
+    form = {"question": question, "locale": locale, "session": session, "csrf": csrf}
+    return _ask(WIDGET, request, db, actor, now, form)
+
+
+@router.post("/help/widget/{session}/feedback", response_class=HTMLResponse)
+def help_widget_feedback(
+    request: Request,
+    db: DB,
+    actor: CurrentActor,
+    now: Now,
+    session: str,
+    solved: Short = "",
+    email: Short = "",
+    name: Short = "",
+    details: Long = "",
+    locale: Short = "",
+    csrf: Short = "",
+) -> Response:
+    form = {
+        "solved": solved,
+        "email": email,
+        "name": name,
+        "details": details,
+        "locale": locale,
+        "csrf": csrf,
+    }
+    return _feedback(WIDGET, request, db, actor, now, session, form)
 
 
 # --- staff --------------------------------------------------------------------------------
