@@ -23,6 +23,17 @@ def test_every_response_carries_a_request_id_and_echoes_a_given_one(client: Test
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
 
 
+def test_pages_may_not_be_framed_by_other_sites_except_the_help_widget(client: TestClient) -> None:
+    for path in ("/login", "/help", "/healthz"):
+        r = client.get(path)
+        assert r.headers["content-security-policy"] == "frame-ancestors 'self'", path
+        assert r.headers["x-frame-options"] == "SAMEORIGIN", path
+    widget = client.get("/help/widget")
+    assert widget.status_code == 200
+    assert widget.headers["content-security-policy"] == "frame-ancestors *"
+    assert "x-frame-options" not in widget.headers
+
+
 def test_metrics_expose_latency_histogram_and_tickets_by_status_and_tier(
     client: TestClient, db: Session, clock: FrozenClock
 ) -> None:

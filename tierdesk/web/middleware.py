@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: request id + access log + latency histogram, and body size limits.
+"""Pure-ASGI middleware: request id + access log + latency histogram + anti-framing headers,
+and body size limits.
 
 Written as raw ASGI (not BaseHTTPMiddleware) to keep the per-request overhead small.
 """
@@ -55,7 +56,13 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode()))
+                # No page may be framed by another site (clickjacking) unless its route says
+                # otherwise with its own Content-Security-Policy (the help widget does).
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append((b"content-security-policy", b"frame-ancestors 'self'"))
+                    headers.append((b"x-frame-options", b"SAMEORIGIN"))
             await send(message)
 
         try:
