@@ -37,9 +37,13 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], route_class=TxRou
 Ref = Annotated[str, "T-1042 or 1042"]
 
 
+def _model_for(actor: Actor) -> type[TicketOut] | type[TicketCustomerOut]:
+    """Staff see every field; customers the fields meant for them."""
+    return TicketOut if actor.is_staff else TicketCustomerOut
+
+
 def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
-    model = TicketOut if actor.is_staff else TicketCustomerOut
-    return model.model_validate(ticket).model_dump(mode="json")
+    return _model_for(actor).model_validate(ticket).model_dump(mode="json")
 
 
 @router.post("", status_code=201, summary="Create a ticket", response_model=TicketOut | TicketCustomerOut)
@@ -61,9 +65,10 @@ async def create_ticket(
         plan = service.plan_ticket(db, actor, data, now)
         db.commit()  # ends the read transaction; nothing was written
         ticket = await writer.submit(plan)
-    model = TicketOut if actor.is_staff else TicketCustomerOut
     return Response(
-        model.model_validate(ticket).model_dump_json(), status_code=201, media_type="application/json"
+        _model_for(actor).model_validate(ticket).model_dump_json(),
+        status_code=201,
+        media_type="application/json",
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -382,6 +382,12 @@ def bump_counter(db: Session, status: str, tier_id: int | None, delta: int) -> N
     """Add `delta` to the (status, tier) counter with one upsert (no read-modify-write race)."""
     stmt = _COUNTER_UPSERT[db.get_bind().dialect.name]
     db.connection().execute(stmt, {"status": status, "tier_id": tier_id or 0, "delta": delta})
+
+
+def bump_counters(db: Session, deltas: Mapping[tuple[str, int | None], int]) -> None:
+    """bump_counter for each (status, tier) of `deltas`: one upsert per pair, not per ticket."""
+    for (status, tier_id), delta in deltas.items():
+        bump_counter(db, status, tier_id, delta)
 
 
 def counters(db: Session) -> list[tuple[str, int, int]]:

@@ -401,8 +401,7 @@ def write_planned(db: Session, plans: Sequence[CreatePlan]) -> list[Ticket]:
             for t, plan in zip(tickets, plans, strict=True)
         ],
     )
-    for (status, tier_id), n in Counter((t.status, t.tier_id) for t in tickets).items():
-        repo.bump_counter(db, status, tier_id, n)
+    repo.bump_counters(db, Counter((t.status, t.tier_id) for t in tickets))
     sla.start_planned_many(db, [(t.id, plan.timers) for t, plan in zip(tickets, plans, strict=True)])
     search.enqueue_many(db, [t.id for t in tickets])
     return tickets
@@ -1182,8 +1181,7 @@ def import_tickets(db: Session, actor: Actor, req: ImportRequest, now: datetime)
         db.execute(insert(TicketEvent), history)
         search.enqueue(db, ticket.id)
         counts[(ticket.status, ticket.tier_id)] += 1
-    for (status, tier_id), n in counts.items():
-        repo.bump_counter(db, status, tier_id, n)
+    repo.bump_counters(db, counts)
     db.flush()
     return ImportResult(
         created=len(created_ids), skipped_existing=len(req.tickets) - len(created_ids), ticket_ids=created_ids
