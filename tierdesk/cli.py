@@ -18,6 +18,7 @@ from tierdesk.core.clock import SystemClock
 from tierdesk.core.config import get_settings
 from tierdesk.core.db import Database
 from tierdesk.core.errors import DomainError
+from tierdesk.web.workers import APP, balances_connections, serve_workers
 
 app = typer.Typer(help="tierdesk: customer support built around escalation.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -77,8 +78,10 @@ def serve(
             log_level="warning",
             proxy_headers=True,
         )
+    elif balances_connections():
+        serve_workers(host, port, workers)  # a listening socket per worker (web/workers.py)
     else:
-        uvicorn.run("tierdesk.web.main:app", host=host, port=port, workers=workers, log_level="warning")
+        uvicorn.run(APP, host=host, port=port, workers=workers, log_level="warning")
 
 
 @app.command()

@@ -40,12 +40,14 @@ def _plans(db: Session, clock: FrozenClock, count: int) -> list[service.CreatePl
     ]
 
 
-def _writer(connection: Connection, gate: Callable[[], Any] | None = None) -> GroupWriter[Any, Ticket]:
+def _writer(
+    connection: Connection, gate: Callable[[], Any] | None = None
+) -> GroupWriter[Any, dict[str, Any]]:
     # Sessions on the test's connection: their commits are savepoint releases, rolled back
     # with the test.
     return GroupWriter(
         lambda: Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False),
-        service.write_planned,
+        service.write_planned_rows,
         gate=gate,
     )
 
@@ -67,8 +69,11 @@ def _held_first_time() -> tuple[Callable[[], Any], threading.Event, threading.Ev
 
 
 async def _submit_while_first_is_held(
-    writer: GroupWriter[Any, Ticket], plans: list[Any], entered: threading.Event, release: threading.Event
-) -> list[Ticket | BaseException]:
+    writer: GroupWriter[Any, dict[str, Any]],
+    plans: list[Any],
+    entered: threading.Event,
+    release: threading.Event,
+) -> list[dict[str, Any] | BaseException]:
     first = asyncio.create_task(writer.submit(plans[0]))
     assert await asyncio.to_thread(entered.wait, 30)
     rest = [asyncio.create_task(writer.submit(p)) for p in plans[1:]]
@@ -99,9 +104,9 @@ def test_tickets_submitted_while_a_write_is_under_way_share_the_next_transaction
     finally:
         writer.stop()
     assert (writer.batches, writer.items) == (2, 6)  # one alone, then five together
-    ids = [r.id for r in results if isinstance(r, Ticket)]
+    ids = [r["id"] for r in results if isinstance(r, dict)]
     assert len(set(ids)) == 6
-    assert [r.subject for r in results if isinstance(r, Ticket)] == [f"Printer {i}" for i in range(6)]
+    assert [r["subject"] for r in results if isinstance(r, dict)] == [f"Printer {i}" for i in range(6)]
     created = db.scalar(
         select(func.count())
         .select_from(TicketEvent)
@@ -124,9 +129,9 @@ def test_a_ticket_that_cannot_be_written_fails_alone_and_the_rest_of_its_batch_i
     finally:
         writer.stop()
     assert isinstance(results[2], IntegrityError)
-    written = [r for r in results if isinstance(r, Ticket)]
-    assert [t.subject for t in written] == ["Printer 0", "Printer 1", "Printer 3"]
-    stored = db.scalars(select(Ticket.subject).where(Ticket.id.in_([t.id for t in written]))).all()
+    written = [r for r in results if isinstance(r, dict)]
+    assert [t["subject"] for t in written] == ["Printer 0", "Printer 1", "Printer 3"]
+    stored = db.scalars(select(Ticket.subject).where(Ticket.id.in_([t["id"] for t in written]))).all()
     assert sorted(stored) == ["Printer 0", "Printer 1", "Printer 3"]
     # Nothing of the failed ticket is half-written, and no ticket was written twice.
     assert db.scalar(select(func.count()).select_from(Ticket).where(Ticket.subject.like("Printer %"))) == 3

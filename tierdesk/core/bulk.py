@@ -15,7 +15,8 @@ with their column's type.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -34,7 +35,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 
@@ -101,3 +103,67 @@ def id_in(
         return column == any_(bindparam("batch_ids", list(ids), type_=postgresql.ARRAY(Integer)))
     each = func.json_each(bindparam("batch_ids", json.dumps(list(ids)), type_=String))
     return column.in_(select(literal_column("value")).select_from(each))
+
+
+class DriverInsert:
+    """`INSERT INTO table (columns) VALUES (?, …)` run on SQLite's own driver connection, for
+    the hottest write (ticket creation, docs/performance.md "Creating a ticket").
+
+    SQLAlchemy Core's execution of one small INSERT (cache lookup, execution context, result
+    set-up) cost more than SQLite's own work for the row. The values still go through each
+    column's SQLAlchemy bind processor (UTC datetimes, JSON), so rows are stored exactly as
+    Core stores them; columns left out get their database default (Core's Python-side
+    defaults do not apply: name every column that has one). The statement runs inside the
+    session's transaction, on its connection. SQLite only: `applies(conn)` says whether to
+    use it, and callers keep their Core statement for PostgreSQL."""
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self._compiled: tuple[str, tuple[Any, ...]] | None = None
+
+    @staticmethod
+    def applies(conn: Connection) -> bool:
+        return conn.dialect.name == "sqlite"
+
+    def _prepared(self, dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
+        if self._compiled is None:
+            quote = dialect.identifier_preparer.quote
+            names = ", ".join(quote(c) for c in self.columns)
+            sql = f"INSERT INTO {quote(self.table.name)} ({names}) VALUES ({', '.join('?' * len(self.columns))})"
+            processors = tuple(
+                self.table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns
+            )
+            self._compiled = (sql, processors)
+        return self._compiled
+
+    def _params(self, processors: tuple[Any, ...], row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            row[c] if p is None else p(row[c]) for c, p in zip(self.columns, processors, strict=True)
+        )
+
+    def one(self, conn: Connection, row: Mapping[str, Any]) -> int:
+        """Insert one row; its rowid (the id of a table with an integer primary key)."""
+        sql, processors = self._prepared(conn.dialect)
+        params = self._params(processors, row)
+        with _as_sqlalchemy_error(conn, sql, params):
+            cursor = conn.connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+        return int(cursor.lastrowid)
+
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            sql, processors = self._prepared(conn.dialect)
+            params = [self._params(processors, row) for row in rows]
+            with _as_sqlalchemy_error(conn, sql, params):
+                conn.connection.driver_connection.executemany(sql, params)  # type: ignore[union-attr]
+
+
+@contextmanager
+def _as_sqlalchemy_error(conn: Connection, sql: str, params: Any) -> Iterator[None]:
+    """Driver errors raised as SQLAlchemy's, as Core would (IntegrityError → 409, a locked
+    database → 503, in web/errors.py), never as a bare sqlite3 error (a 500)."""
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except base as exc:
+        raise DBAPIError.instance(sql, params, exc, base, dialect=conn.dialect) from exc

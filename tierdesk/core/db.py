@@ -33,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -177,7 +178,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         # Each pooled connection keeps its own page cache (2 MiB by default, filled by random
         # ticket reads); 1 MiB keeps the upper index levels hot, the OS page cache holds the
@@ -187,15 +188,35 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        options = conn.get_execution_options()
+        mode = options.get("sqlite_begin", "DEFERRED")
         slot = _current_slot.get()
         if mode == "IMMEDIATE" and slot is not None and not slot.held:
             slot.gate.acquire()  # hold it only from here, not while the request is parsed
             slot.held = True
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if not options.get(NOWAIT_OPTION):
+            conn.exec_driver_sql(f"BEGIN {mode}")
+            return
+        # Fail at once instead of sleeping in SQLite's busy handler (the caller runs on the
+        # event loop and retries asynchronously: core/group.py LoopGroupWriter).
+        raw = conn.connection.driver_connection
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 READ_FIRST_KEY = "tierdesk.read_first"
+# Connection execution option: the SQLite transaction it begins does not wait for the write
+# lock; BEGIN fails with "database is locked" at once if another connection holds it.
+NOWAIT_OPTION = "tierdesk_nowait"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def is_locked(exc: OperationalError) -> bool:
+    """Whether SQLite refused because another connection holds its lock."""
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
 
 
 def begin_write(db: Session) -> None:
@@ -284,6 +305,22 @@ class WriteGate:
         except BaseException:
             self._next_turn()
             raise
+
+    def try_acquire(self) -> bool:
+        """Take the gate only if nobody holds or awaits it, without blocking."""
+        with self._mutex:
+            if self._busy:
+                return False
+            self._busy = True
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._next_turn()
+            return False
+        except BaseException:
+            self._next_turn()
+            raise
+        return True
 
     def release(self) -> None:
         try:

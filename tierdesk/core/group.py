@@ -14,19 +14,34 @@ wake-up of the loop per batch hands every result back.
 Each item is still all-or-nothing: if a batch fails (say one ticket names a requester
 deleted a moment ago), it is rolled back and its items are written again one transaction
 each, so only the bad item fails, with its own error, and no item is written twice.
+
+On SQLite the batch is written by `LoopGroupWriter`, on the event loop itself rather than in
+a thread: a write transaction holds the database's one write lock, and a writer thread had
+to win its own process's GIL back from the event loop after every statement (sqlite3 lets
+the GIL go around each step), so the lock was held several times longer than the work took
+and both processes queued behind it (docs/performance.md, "Creating a ticket"). Only the wait
+for the cross-process write gate happens in a helper thread; SQLite's own lock is taken
+without waiting (busy_timeout 0 for that BEGIN) and retried after an asynchronous back-off,
+so a writer outside the gate (the worker, the scheduler, the CLI) never blocks the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import queue
 import threading
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+
+from tierdesk.core.db import NOWAIT_OPTION, WriteGate, is_locked
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -105,19 +120,8 @@ class GroupWriter(Generic[T, R]):
                 return
 
     def _write(self, batch: list[tuple[T, asyncio.Future[R], asyncio.AbstractEventLoop]]) -> None:
-        outcomes: list[tuple[R | None, BaseException | None]]
         try:
-            outcomes = [(r, None) for r in self._commit([item for item, _, _ in batch])]
-        except Exception as exc:
-            if len(batch) == 1:
-                outcomes = [(None, exc)]
-            else:
-                outcomes = []
-                for item, _, _ in batch:  # one transaction each: only the bad item fails
-                    try:
-                        outcomes.append((self._commit([item])[0], None))
-                    except Exception as own:
-                        outcomes.append((None, own))
+            outcomes = write_isolating(self._commit, [item for item, _, _ in batch])
         except BaseException as exc:  # nobody may wait forever
             self._hand_back(batch, [(None, exc)] * len(batch))
             raise
@@ -157,3 +161,149 @@ def _settle(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]
             future.set_exception(error)
         else:
             future.set_result(result)
+
+
+class _Busy(Exception):
+    """SQLite's write lock is held by a writer outside the gate, so nothing was written: try
+    again shortly (its __cause__ is SQLite's "database is locked")."""
+
+
+def write_isolating(
+    commit: Callable[[list[T]], Sequence[R]], items: list[T]
+) -> list[tuple[R | None, BaseException | None]]:
+    """Commit the items as one batch; if that fails, once more one transaction each, so only
+    a bad item fails (with its own error) and nothing is written twice. A batch that could
+    not start (_Busy) is raised as it is: the caller retries all of it."""
+    try:
+        return [(r, None) for r in commit(items)]
+    except _Busy:
+        raise
+    except Exception as exc:
+        if len(items) == 1:
+            return [(None, exc)]
+        outcomes: list[tuple[R | None, BaseException | None]] = []
+        for item in items:
+            try:
+                outcomes.append((commit([item])[0], None))
+            except _Busy as busy:  # rare: the lock was taken between two items
+                outcomes.append((None, busy.__cause__ or busy))
+            except Exception as own:
+                outcomes.append((None, own))
+        return outcomes
+
+
+class LoopGroupWriter(Generic[T, R]):
+    """GroupWriter for SQLite that writes each batch on the event loop (see the module's
+    docstring for why). `submit` queues the item; one drain task per process takes the
+    write gate, writes everything queued meanwhile (up to `max_batch`) in one transaction,
+    gives the gate back and settles the requests. While one batch waits for the gate (the
+    other worker processes are writing), the next requests are planned and queue up, so the
+    batches grow with the load by themselves.
+
+    `gate()` returns the write gate to take around each transaction (None: no gate).
+    `busy_timeout` bounds how long a batch keeps retrying while a writer outside the gate
+    holds SQLite's lock, like SQLite's own busy_timeout; then the batch fails with that
+    "database is locked" error."""
+
+    def __init__(
+        self,
+        open_session: Callable[[], Session],
+        write: Callable[[Session, Sequence[T]], Sequence[R]],
+        gate: Callable[[], WriteGate | None] | None = None,
+        max_batch: int = 64,
+        busy_timeout: float = 10.0,
+    ) -> None:
+        self._open_session = open_session
+        self._write_items = write
+        self._gate = gate or (lambda: None)
+        self.max_batch = max_batch
+        self.busy_timeout = busy_timeout
+        self._pending: deque[tuple[T, asyncio.Future[R]]] = deque()
+        self._drain_task: asyncio.Task[None] | None = None
+        self._gate_thread: ThreadPoolExecutor | None = None
+        self.batches = 0  # transactions committed (tests, the bench and /metrics read these)
+        self.items = 0
+
+    async def submit(self, item: T) -> R:
+        """Write `item`; return its result once its transaction has committed, or raise the
+        error of its own write."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        if self._drain_task is None or self._drain_task.done():
+            # A context of its own: the request's (a write gate slot, a request id) must not
+            # leak into batches that carry other requests' items.
+            self._drain_task = loop.create_task(self._drain(), context=contextvars.Context())
+        return await future
+
+    def stop(self) -> None:
+        """Nothing runs between batches; the gate's helper thread is let go."""
+        if self._gate_thread is not None:
+            self._gate_thread.shutdown(wait=False)
+            self._gate_thread = None
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = [self._pending.popleft() for _ in range(min(len(self._pending), self.max_batch))]
+            try:
+                outcomes = await self._write(batch)
+            except BaseException as exc:  # nobody may wait forever
+                _settle([(future, None, exc) for _, future in batch])
+                raise
+            _settle(
+                [
+                    (future, result, error)
+                    for (_, future), (result, error) in zip(batch, outcomes, strict=True)
+                ]
+            )
+
+    async def _write(
+        self, batch: list[tuple[T, asyncio.Future[R]]]
+    ) -> list[tuple[R | None, BaseException | None]]:
+        items = [item for item, _ in batch]
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.0005
+        while True:
+            gate = self._gate()
+            if gate is not None:
+                await self._take(gate)
+            try:
+                return write_isolating(self._commit, items)
+            except _Busy as busy:
+                if time.monotonic() + pause > deadline:
+                    error = busy.__cause__ or busy
+                    return [(None, error)] * len(items)
+            finally:
+                if gate is not None:
+                    gate.release()
+            await asyncio.sleep(pause)  # without the gate, so other writers go on meanwhile
+            pause = min(pause * 2, 0.05)
+
+    async def _take(self, gate: WriteGate) -> None:
+        """The gate, without a thread hop when it is free; else waited for in a helper
+        thread (it blocks), while the loop goes on planning the next requests."""
+        if gate.try_acquire():
+            return
+        if self._gate_thread is None:
+            self._gate_thread = ThreadPoolExecutor(1, thread_name_prefix="tierdesk-write-gate")
+        await asyncio.get_running_loop().run_in_executor(self._gate_thread, gate.acquire)
+
+    def _commit(self, items: list[T]) -> Sequence[R]:
+        with self._open_session() as db:
+            try:
+                # BEGIN IMMEDIATE without SQLite's busy wait, which would block the loop.
+                db.connection(execution_options={NOWAIT_OPTION: True})
+            except OperationalError as exc:
+                db.rollback()
+                if is_locked(exc):
+                    raise _Busy from exc
+                raise
+            try:
+                results = self._write_items(db, items)
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+        self.batches += 1
+        self.items += len(items)
+        return results

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from tierdesk.customers.models import Customer, Organization
@@ -31,3 +33,16 @@ def customers_page(
     if email is not None:
         stmt = stmt.where(Customer.email == email.lower())
     return list(db.scalars(stmt))
+
+
+# Core, on the session's connection: every new ticket reads its requester, and an ORM load
+# (identity map, instance state) cost several times the query itself (docs/performance.md).
+_customers = Customer.__table__.c
+_REQUESTER = select(
+    _customers.id, _customers.organization_id, _customers.language, _customers.vip, _customers.flags
+).where(_customers.id == bindparam("id"))
+
+
+def requester_row(db: Session, customer_id: int) -> Row[int, int | None, str, bool, Any] | None:
+    """id, organization_id, language, vip and flags of a customer, or None."""
+    return db.connection().execute(_REQUESTER, {"id": customer_id}).first()

@@ -138,6 +138,33 @@ def delete_customer(db: Session, actor: Actor, customer_id: int) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RequesterFacts:
+    """What creating a ticket and routing it read of its requester."""
+
+    id: int
+    organization_id: int | None
+    language: str
+    vip: bool
+    flags: Mapping[str, Any]
+
+
+def requester_facts(db: Session, customer_id: int) -> RequesterFacts | None:
+    """The requester's facts, read fresh with one indexed Core query (not an ORM load, not
+    cached: customers are many and a per-process copy of each would grow with them)."""
+    row = repo.requester_row(db, customer_id)
+    if row is None:
+        return None
+    return RequesterFacts(row.id, row.organization_id, row.language, bool(row.vip), row.flags or {})
+
+
+def facts_of(customer: Customer) -> RequesterFacts:
+    """RequesterFacts of a customer already loaded (or just added)."""
+    return RequesterFacts(
+        customer.id, customer.organization_id, customer.language, bool(customer.vip), customer.flags or {}
+    )
+
+
 def customer_by_id(db: Session, customer_id: int) -> Customer | None:
     return memoised(db, ("customer", customer_id), lambda: db.get(Customer, customer_id))
 

@@ -15,6 +15,7 @@ from typing import cast
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from tierdesk.core.bulk import DriverInsert
 from tierdesk.search.models import SearchQueue
 
 
@@ -26,7 +27,13 @@ def enqueue(db: Session, ticket_id: int) -> None:
 def enqueue_many(db: Session, ticket_ids: Sequence[int]) -> None:
     """Queue several tickets in one statement (new tickets written as a batch)."""
     if ticket_ids:
-        db.connection().execute(_INSERT, [{"ticket_id": i} for i in ticket_ids])
+        conn = db.connection()
+        rows = [{"ticket_id": i} for i in ticket_ids]
+        if DriverInsert.applies(conn):
+            _DRIVER_INSERT.many(conn, rows)
+        else:
+            conn.execute(_INSERT, rows)
 
 
 _INSERT = insert(cast(Table, SearchQueue.__table__))  # Core: the ORM bulk path costs more
+_DRIVER_INSERT = DriverInsert(cast(Table, SearchQueue.__table__), ["ticket_id"])  # SQLite (core/bulk.py)

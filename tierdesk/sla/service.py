@@ -19,6 +19,7 @@ from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
+from tierdesk.core.bulk import DriverInsert
 from tierdesk.core.errors import InvalidInput
 from tierdesk.core.memo import shared
 from tierdesk.core.security import Actor, require_staff, require_supervisor
@@ -165,7 +166,7 @@ def _calendar(db: Session, calendar_id: int | None) -> BusinessCalendar:
     return shared(db, ("business_calendar", calendar_id), load)
 
 
-def _consumed_now(db: Session, timer: SlaTimer, now: datetime) -> int:
+def _consumed_now(db: Session, timer: SlaTimer | _Draft, now: datetime) -> int:
     if timer.resumed_at is None:
         return timer.consumed_seconds
     used = business_time_between(
@@ -174,7 +175,7 @@ def _consumed_now(db: Session, timer: SlaTimer, now: datetime) -> int:
     return timer.consumed_seconds + int(used.total_seconds())
 
 
-def _schedule(db: Session, timer: SlaTimer, now: datetime) -> None:
+def _schedule(db: Session, timer: SlaTimer | _Draft, now: datetime) -> None:
     """(Re)compute due_at and warn_at for a running timer whose clock restarts at `now`
     with `consumed_seconds` already used. Never earlier than now."""
     cal = _calendar(db, timer.calendar_id)
@@ -190,6 +191,31 @@ def _schedule(db: Session, timer: SlaTimer, now: datetime) -> None:
         timer.warn_at = now
 
 
+@dataclass(slots=True)
+class _Draft:
+    """A timer about to start, before it is a row: the same fields as SlaTimer without the
+    ORM's instance state, which cost more than the arithmetic on every new ticket
+    (plan_created). `_add` turns one into an SlaTimer of the session."""
+
+    ticket_id: int
+    metric: str
+    policy_id: int | None
+    tier_id: int | None
+    calendar_id: int | None
+    target_seconds: int
+    warn_percent: int
+    started_at: datetime
+    consumed_seconds: int = 0
+    resumed_at: datetime | None = None
+    due_at: datetime | None = None
+    warn_at: datetime | None = None
+    paused_at: datetime | None = None
+    warned_at: datetime | None = None
+    fired_at: datetime | None = None
+    met_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+
 def _start(
     db: Session,
     ticket_id: int,
@@ -200,8 +226,8 @@ def _start(
     policy_id: int | None,
     tier_id: int | None,
     now: datetime,
-) -> SlaTimer:
-    timer = SlaTimer(
+) -> _Draft:
+    timer = _Draft(
         ticket_id=ticket_id,
         metric=metric.value,
         policy_id=policy_id,
@@ -210,13 +236,12 @@ def _start(
         target_seconds=seconds,
         warn_percent=warn_percent,
         started_at=now,
-        consumed_seconds=0,
     )
     _schedule(db, timer, now)
     return timer
 
 
-def _pause(db: Session, timer: SlaTimer, now: datetime) -> None:
+def _pause(db: Session, timer: SlaTimer | _Draft, now: datetime) -> None:
     if timer.paused_at is not None:
         return
     timer.consumed_seconds = _consumed_now(db, timer, now)
@@ -323,7 +348,7 @@ def _calendar_for(facts: TicketFacts, policy: _Policy | None) -> int | None:
 
 def _start_time_in_tier(
     db: Session, facts: TicketFacts, policy: _Policy | None, targets: Mapping[str, _Target], now: datetime
-) -> SlaTimer | None:
+) -> _Draft | None:
     """The time-in-tier timer the ticket's tier and policy call for (not yet added)."""
     if facts.tier_id is None or facts.status in CLOSED_STATUSES:
         return None
@@ -356,7 +381,7 @@ def _start_target(
     policy: _Policy | None,
     targets: Mapping[str, _Target],
     now: datetime,
-) -> SlaTimer | None:
+) -> _Draft | None:
     """The `metric` timer from the policy's target, if the policy has one (not yet added)."""
     target = targets.get(metric.value)
     if policy is None or target is None:
@@ -374,9 +399,9 @@ def _start_target(
     )
 
 
-def _add(db: Session, timer: SlaTimer | None) -> None:
+def _add(db: Session, timer: _Draft | None) -> None:
     if timer is not None:
-        db.add(timer)
+        db.add(SlaTimer(**{c: getattr(timer, c) for c in _DRAFT_FIELDS}))
 
 
 @dataclass(frozen=True)
@@ -388,6 +413,7 @@ class PlannedTimers:
 
 
 _TIMER_COLUMNS = tuple(c.key for c in SlaTimer.__table__.columns if c.key not in ("id", "ticket_id"))
+_DRAFT_FIELDS = ("ticket_id", *_TIMER_COLUMNS)
 
 
 def plan_created(db: Session, facts: TicketFacts, now: datetime) -> PlannedTimers:
@@ -414,11 +440,16 @@ def start_planned_many(db: Session, planned: Sequence[tuple[int, PlannedTimers]]
     """Insert the planned timers of several new tickets in one statement."""
     rows = [{**row, "ticket_id": ticket_id} for ticket_id, timers in planned for row in timers.rows]
     if rows:
-        db.flush()  # the Core insert below does not autoflush (e.g. timers a reopen just ended)
-        db.connection().execute(_INSERT_TIMER, rows)  # Core, not the ORM's slower execution path
+        db.flush()  # the insert below does not autoflush (e.g. timers a reopen just ended)
+        conn = db.connection()
+        if DriverInsert.applies(conn):  # SQLite's driver (core/bulk.py)
+            _DRIVER_INSERT_TIMER.many(conn, rows)
+        else:
+            conn.execute(_INSERT_TIMER, rows)  # Core, not the ORM's slower execution path
 
 
 _INSERT_TIMER = insert(cast(Table, SlaTimer.__table__))
+_DRIVER_INSERT_TIMER = DriverInsert(cast(Table, SlaTimer.__table__), _DRAFT_FIELDS)
 
 
 def on_created(db: Session, facts: TicketFacts, now: datetime) -> None:

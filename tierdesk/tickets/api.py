@@ -56,20 +56,18 @@ async def create_ticket(
     # go to the process's group writer, which commits concurrent creations together
     # (core/group.py, docs/performance.md "Creating a ticket").
     writer = request.app.state.ticket_writer
+    model = _model_for(actor)
     if data.requester is not None or writer is None:
         # A requester named by e-mail may be added (or there is no group writer, as on
         # PostgreSQL): plan and write in one transaction, off the event loop (the write lock
         # must never be awaited on it).
-        ticket = await run_in_threadpool(_create_in_one_transaction, db, actor, data, now)
+        out = model.model_validate(await run_in_threadpool(_create_in_one_transaction, db, actor, data, now))
     else:
         plan = service.plan_ticket(db, actor, data, now)
         db.commit()  # ends the read transaction; nothing was written
-        ticket = await writer.submit(plan)
-    return Response(
-        _model_for(actor).model_validate(ticket).model_dump_json(),
-        status_code=201,
-        media_type="application/json",
-    )
+        row = await writer.submit(plan)  # the new ticket's columns (service.write_planned_rows)
+        out = model.model_validate({**row, "number": f"T-{row['id']}"})
+    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
 
 def _create_in_one_transaction(db: Session, actor: Actor, data: TicketCreate, now: datetime) -> Ticket:

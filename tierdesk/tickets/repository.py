@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from tierdesk.core.bulk import id_in
+from tierdesk.core.bulk import DriverInsert, id_in
 from tierdesk.core.errors import InvalidInput
 from tierdesk.core.security import Actor
 from tierdesk.sla.models import SlaTimer
@@ -308,11 +308,15 @@ def team_id_of(db: Session, ticket_id: int) -> int | None:
     return db.scalar(select(Ticket.team_id).where(Ticket.id == ticket_id))
 
 
-def by_ids(db: Session, ticket_ids: Sequence[int]) -> list[Ticket]:
-    """Tickets by primary key, no authorization (system jobs)."""
+def by_ids(db: Session, ticket_ids: Sequence[int], for_update: bool = False) -> list[Ticket]:
+    """Tickets by primary key, no authorization (system jobs); `for_update` locks their rows
+    in id order (PostgreSQL; SQLite's one write lock covers it)."""
     if not ticket_ids:
         return []
-    return list(db.scalars(select(Ticket).where(Ticket.id.in_(sorted(set(ticket_ids))))))
+    stmt = select(Ticket).where(Ticket.id.in_(sorted(set(ticket_ids))))
+    if for_update:
+        stmt = stmt.order_by(Ticket.id).with_for_update()
+    return list(db.scalars(stmt))
 
 
 def links(db: Session, ticket_id: int) -> list[TicketLink]:
@@ -345,14 +349,33 @@ def set_tags(db: Session, ticket_id: int, old: list[str], new: list[str]) -> Non
 _INSERT_TICKET = insert(cast(Table, Ticket.__table__)).returning(Ticket.__table__.c.id)
 
 
-def insert_ticket(db: Session, values: dict[str, Any]) -> Ticket:
-    """INSERT a ticket with every column given, and return it as a persistent, clean object
-    of the session (no unit-of-work flush and no re-read: creation is the hottest write)."""
-    ticket_id = db.connection().execute(_INSERT_TICKET, values).scalar_one()  # Core: no ORM path
-    ticket = Ticket(id=ticket_id, **values)
+_DRIVER_INSERT_TICKET = DriverInsert(
+    cast(Table, Ticket.__table__), [c.key for c in Ticket.__table__.columns if c.key != "id"]
+)
+
+
+def insert_ticket_row(db: Session, values: dict[str, Any]) -> int:
+    """INSERT a ticket with every column given (Core, or SQLite's driver: no ORM path); its
+    new id."""
+    conn = db.connection()
+    if DriverInsert.applies(conn):
+        return _DRIVER_INSERT_TICKET.one(conn, values)
+    return int(conn.execute(_INSERT_TICKET, values).scalar_one())
+
+
+def attach_ticket(db: Session, row: dict[str, Any]) -> Ticket:
+    """A ticket row just inserted (every column and its id), as a persistent, clean object of
+    the session: no unit-of-work flush and no re-read."""
+    ticket = Ticket(**row)
     make_transient_to_detached(ticket)
     db.add(ticket)
     return ticket
+
+
+def insert_ticket(db: Session, values: dict[str, Any]) -> Ticket:
+    """INSERT a ticket with every column given, and return it as a persistent, clean object
+    of the session (no unit-of-work flush and no re-read: creation is the hottest write)."""
+    return attach_ticket(db, {"id": insert_ticket_row(db, values), **values})
 
 
 # --- counters --------------------------------------------------------------------------------

@@ -18,14 +18,13 @@ from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from tierdesk.accounts import service as accounts
-from tierdesk.core.bulk import insert_rows
+from tierdesk.core.bulk import DriverInsert, insert_rows
 from tierdesk.core.db import begin_write
 from tierdesk.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tierdesk.core.memo import memoised, remember
 from tierdesk.core.security import SYSTEM, Actor, Scope, require_admin, require_signed_in, require_staff
 from tierdesk.core.storage import FileStore, check_upload
 from tierdesk.customers import service as customers
-from tierdesk.customers.models import Customer
 from tierdesk.routing import service as routing
 from tierdesk.search import queue as search
 from tierdesk.sla import service as sla
@@ -165,7 +164,7 @@ def _check_refs(db: Session, tier_id: int | None, team_id: int | None, assignee_
 
 def _routing_facts(
     db: Session,
-    requester: Customer,
+    requester: customers.RequesterFacts,
     category: str | None,
     priority: str,
     channel: str,
@@ -206,7 +205,7 @@ def routing_facts_for(db: Session, ticket: Ticket, has_incident: bool | None = N
         incident = any(lk.kind == LinkKind.part_of_incident.value for lk in _links(db, ticket.id))
     return _routing_facts(
         db,
-        requester,
+        customers.facts_of(requester),
         ticket.category,
         ticket.priority,
         ticket.channel,
@@ -285,16 +284,18 @@ def plan_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) ->
             raise Forbidden(f"Customers cannot set {', '.join(staff_only or ['tags'])} on a ticket.")
         if actor.customer_id is None:
             raise Forbidden("This customer login has no customer record.")
-        requester = customers.customer_by_id(db, actor.customer_id)
+        requester = customers.requester_facts(db, actor.customer_id)
     else:
         require_staff(actor)
         if data.requester_id is not None:
-            requester = customers.customer_by_id(db, data.requester_id)
+            requester = customers.requester_facts(db, data.requester_id)
             if requester is None:
                 raise InvalidInput(f"Customer {data.requester_id} does not exist.", field="requester_id")
         elif data.requester is not None:
             begin_write(db)  # may add the customer
-            requester = customers.find_or_create_customer(db, data.requester.email, data.requester.name)
+            requester = customers.facts_of(
+                customers.find_or_create_customer(db, data.requester.email, data.requester.name)
+            )
             wrote = True
         else:
             raise InvalidInput("Say who asks: requester_id or requester {email, name}.", field="requester")
@@ -371,40 +372,56 @@ def plan_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) ->
 
 _INSERT_TAG = insert(cast(Table, TicketTag.__table__))
 _INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
+_DRIVER_INSERT_TAG = DriverInsert(cast(Table, TicketTag.__table__), ["ticket_id", "tag"])
+_DRIVER_INSERT_EVENT = DriverInsert(
+    cast(Table, TicketEvent.__table__),
+    ["ticket_id", "kind", "data", "at", "actor_kind", "actor_user_id", "actor_customer_id"],
+)
 
 
-def write_planned(db: Session, plans: Sequence[CreatePlan]) -> list[Ticket]:
+def write_planned_rows(db: Session, plans: Sequence[CreatePlan]) -> list[dict[str, Any]]:
     """Write planned tickets, each with its tags, `created` event, counter and SLA timers,
     and queue them for search; a batch of plans costs a few statements more than one
-    (core.group.GroupWriter groups concurrent creations into one transaction this way). Takes
-    the write lock first on a read-first session (core.db.begin_write)."""
+    (core.group.GroupWriter groups concurrent creations into one transaction this way).
+    Returns each ticket's columns with its new id, as plain rows: building ORM objects cost
+    more than inserting them, and the API's answer needs only the columns. Takes the write
+    lock first on a read-first session (core.db.begin_write)."""
     begin_write(db)  # everything so far only read: on SQLite the write lock is taken here
-    tickets = [repo.insert_ticket(db, plan.values) for plan in plans]
+    rows = [{"id": repo.insert_ticket_row(db, plan.values), **plan.values} for plan in plans]
     # Core inserts on the tables, on the session's connection: an ORM entity, or
     # Session.execute, takes SQLAlchemy's ORM execution path, which cost more than the
     # database's work (docs/performance.md, "Creating a ticket"). None of these tables is
     # configuration (core.db CONFIG_TABLES), so the session's hooks have nothing to see.
     conn = db.connection()
-    tag_rows = [{"ticket_id": t.id, "tag": tag} for t in tickets for tag in t.tags]
-    if tag_rows:
+    driver = DriverInsert.applies(conn)  # SQLite: straight to its driver (core/bulk.py)
+    tag_rows = [{"ticket_id": row["id"], "tag": tag} for row in rows for tag in row["tags"]]
+    if tag_rows and driver:
+        _DRIVER_INSERT_TAG.many(conn, tag_rows)
+    elif tag_rows:
         conn.execute(_INSERT_TAG, tag_rows)
-    conn.execute(
-        _INSERT_EVENT,
-        [
-            {
-                "ticket_id": t.id,
-                "kind": EventKind.created.value,
-                "data": plan.event,
-                "at": t.created_at,
-                **_actor_columns(plan.actor),
-            }
-            for t, plan in zip(tickets, plans, strict=True)
-        ],
-    )
-    repo.bump_counters(db, Counter((t.status, t.tier_id) for t in tickets))
-    sla.start_planned_many(db, [(t.id, plan.timers) for t, plan in zip(tickets, plans, strict=True)])
-    search.enqueue_many(db, [t.id for t in tickets])
-    return tickets
+    event_rows = [
+        {
+            "ticket_id": row["id"],
+            "kind": EventKind.created.value,
+            "data": plan.event,
+            "at": row["created_at"],
+            **_actor_columns(plan.actor),
+        }
+        for row, plan in zip(rows, plans, strict=True)
+    ]
+    if driver:
+        _DRIVER_INSERT_EVENT.many(conn, event_rows)
+    else:
+        conn.execute(_INSERT_EVENT, event_rows)
+    repo.bump_counters(db, Counter((row["status"], row["tier_id"]) for row in rows))
+    sla.start_planned_many(db, [(row["id"], plan.timers) for row, plan in zip(rows, plans, strict=True)])
+    search.enqueue_many(db, [row["id"] for row in rows])
+    return rows
+
+
+def write_planned(db: Session, plans: Sequence[CreatePlan]) -> list[Ticket]:
+    """write_planned_rows, returning the new tickets as clean objects of the session."""
+    return [repo.attach_ticket(db, row) for row in write_planned_rows(db, plans)]
 
 
 def create_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) -> Ticket:
@@ -615,10 +632,15 @@ def ensure_tier_unused(db: Session, tier_id: int) -> None:
         )
 
 
-def preload_tickets(db: Session, ticket_ids: Sequence[int]) -> dict[int, Ticket]:
+def preload_tickets(db: Session, ticket_ids: Sequence[int], for_update: bool = False) -> dict[int, Ticket]:
     """Load many tickets in one query for a job (no authorization: system use only). Inside
-    a memo scope they also serve later `get_ticket(SYSTEM, …)` calls without a query."""
-    loaded = {t.id: t for t in repo.by_ids(db, ticket_ids)}
+    a memo scope they also serve later `get_ticket(SYSTEM, …)` calls without a query.
+
+    `for_update` also locks them, all at once and in id order, before the job changes any:
+    a batch that locked each ticket only as it came to it, and bumped the shared status
+    counters in between, could deadlock with another scheduler doing the same on PostgreSQL
+    (each holding a counter row the other needed, waiting for a ticket the other held)."""
+    loaded = {t.id: t for t in repo.by_ids(db, ticket_ids, for_update)}
     for ticket_id, ticket in loaded.items():
         remember(db, ("ticket", SYSTEM, ticket_id), ticket)
     return loaded

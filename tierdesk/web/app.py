@@ -21,8 +21,8 @@ from tierdesk.accounts import pages as accounts_pages
 from tierdesk.admin import pages as admin_pages
 from tierdesk.core.clock import Clock, SystemClock
 from tierdesk.core.config import Settings, get_settings
-from tierdesk.core.db import Database
-from tierdesk.core.group import GroupWriter
+from tierdesk.core.db import Database, WriteGate
+from tierdesk.core.group import GroupWriter, LoopGroupWriter
 from tierdesk.core.logging import configure_logging
 from tierdesk.core.storage import FileStore
 from tierdesk.csat import api as csat_api
@@ -118,16 +118,24 @@ def create_app(
     # thread-pool hop. PostgreSQL reads are network round trips: they stay off the loop.
     app.state.inline_reads = database.is_sqlite
 
-    # Concurrent API creations share one transaction (core/group.py).
+    # Concurrent API creations share one transaction (core/group.py): written on the event
+    # loop on SQLite, by a writer thread on PostgreSQL (where it is off unless forced).
     def writer_gate() -> AbstractContextManager[Any]:
         # Read per transaction, like TxRoute does per request.
         gate = database.write_gate
         return gate.for_request() if gate is not None and settings.sqlite_write_gate else nullcontext()
 
+    def loop_gate() -> WriteGate | None:
+        return database.write_gate if settings.sqlite_write_gate else None
+
+    open_write = lambda: app.state.session_factory(True)  # noqa: E731 (read per batch: tests swap it)
+    group = settings.group_commit if settings.group_commit is not None else database.is_sqlite
     app.state.ticket_writer = (
-        GroupWriter(lambda: app.state.session_factory(True), tickets.write_planned, gate=writer_gate)
-        if (settings.group_commit if settings.group_commit is not None else database.is_sqlite)
-        else None
+        None
+        if not group
+        else LoopGroupWriter(open_write, tickets.write_planned_rows, gate=loop_gate)
+        if database.is_sqlite
+        else GroupWriter(open_write, tickets.write_planned_rows, gate=writer_gate)
     )
 
     registry = CollectorRegistry()
