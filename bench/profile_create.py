@@ -27,21 +27,26 @@ import run as bench
 # (label, function names, file part): inclusive share of samples. py-spy names frames
 # "Class.method (path:line)" or "function (path:line)".
 STAGES = [
-    (
-        "the endpoint, in a threadpool thread (all of tierdesk's work)",
-        "_run_sync_endpoint|run_endpoint_function",
-        "fastapi/",
-    ),
+    ("the endpoint (parse, authenticate, plan, await the write)", "run_endpoint_function", "fastapi/"),
     ("authenticate the token, build the actor", "get_actor", "tierdesk/web/deps.py"),
-    ("tickets.service.create_ticket", "create_ticket", "tierdesk/tickets/service.py"),
+    ("plan the ticket (tickets.service.plan_ticket)", "plan_ticket", "tierdesk/tickets/service.py"),
     ("  routing: facts + decide", "_routing_facts|decide", "tierdesk/"),
-    ("  sla.on_created (timers)", "on_created", "tierdesk/sla/service.py"),
-    ("  ORM flush (INSERTs)", "Session.flush", "sqlalchemy/orm/session.py"),
-    ("present the ticket (TicketOut)", "present", "tierdesk/tickets/api.py"),
-    ("commit", "Session.commit", "sqlalchemy/orm/session.py"),
-    ("BEGIN IMMEDIATE (waiting for SQLite's write lock)", "_on_begin", "tierdesk/core/db.py"),
+    ("  SLA timers (sla.plan_created)", "plan_created", "tierdesk/sla/service.py"),
     (
-        "all time inside the database driver (execute/commit)",
+        "write a batch (core.group, on the event loop on SQLite)",
+        "LoopGroupWriter._commit|GroupWriter._commit",
+        "tierdesk/core/group.py",
+    ),
+    ("  tickets.service.write_planned_rows", "write_planned_rows", "tierdesk/tickets/service.py"),
+    ("  commit", "Session.commit", "sqlalchemy/orm/session.py"),
+    ("BEGIN IMMEDIATE", "_on_begin", "tierdesk/core/db.py"),
+    (
+        "rows sent to SQLite's driver (core.bulk.DriverInsert)",
+        "DriverInsert.(one|many)",
+        "tierdesk/core/bulk.py",
+    ),
+    (
+        "SQLAlchemy Core's execution in the driver (execute/commit)",
         "DefaultDialect.do_(execute|executemany|commit)",
         "",
     ),
