@@ -109,3 +109,43 @@ def test_the_openapi_document_is_built_outside_the_serving_process_and_is_the_ap
     assert app.openapi_schema is None  # type: ignore[attr-defined]
     assert served.json() == app.openapi()  # type: ignore[attr-defined]
     assert "/api/openapi.json" not in served.json()["paths"]
+
+
+def test_creating_a_ticket_refuses_a_body_it_cannot_read_as_every_route_does(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    """POST /api/v1/tickets is served without FastAPI's request handling (web/deps.py
+    `served_by`): it must refuse bad bodies with the same 422 problems, and strangers with
+    401."""
+    hd = f.helpdesk(db)
+    h = bearer(db, hd.users["l1"], clock)
+    good = json.dumps({"subject": "Printer", "requester_id": hd.customers["carol"]}).encode()
+    missing = client.post("/api/v1/tickets", headers=h)
+    assert missing.status_code == 422
+    assert missing.json()["errors"] == [{"field": "body", "message": "is required"}]
+    not_json = client.post("/api/v1/tickets", content=good, headers={**h, "content-type": "text/plain"})
+    assert not_json.status_code == 422 and not_json.headers["content-type"] == "application/problem+json"
+    broken = client.post(
+        "/api/v1/tickets", content=b'{"subject": ', headers={**h, "content-type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["message"] == "the body is not valid JSON"
+    nested = client.post(
+        "/api/v1/tickets",
+        json={"subject": "Printer", "requester": {"email": "not an address"}},
+        headers=h,
+    )
+    assert nested.status_code == 422 and nested.json()["errors"][0]["field"] == "requester.email"
+    stranger = client.post("/api/v1/tickets", content=good, headers={"content-type": "application/json"})
+    assert stranger.status_code == 401
+    ok = client.post(
+        "/api/v1/tickets", content=good, headers={**h, "content-type": "application/json; charset=utf-8"}
+    )
+    assert ok.status_code == 201 and ok.json()["subject"] == "Printer"
+
+
+def test_the_openapi_document_still_describes_the_create_body(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json").json()
+    body = spec["paths"]["/api/v1/tickets"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/TicketCreate"}
+    assert "subject" in spec["components"]["schemas"]["TicketCreate"]["properties"]

@@ -100,7 +100,13 @@ def _generation(db: Session) -> str | None:
     seen = db.info.get(GENERATION_KEY)
     if seen is not None and seen[1] == config_writes():
         return cast(str | None, seen[0])
-    token = db.execute(_read_token).scalar_one_or_none()  # None: no row, so never cache
+    # Core on the connection, not Session.execute (whose ORM path cost more than the query),
+    # except when changes are pending: Session.execute flushes them first, so a configuration
+    # write not yet flushed starts its new generation before the token is read.
+    if db.new or db.dirty or db.deleted:
+        token = db.execute(_read_token).scalar_one_or_none()
+    else:
+        token = db.connection().execute(_read_token).scalar_one_or_none()  # None: no row, never cache
     db.info[GENERATION_KEY] = (token, config_writes())
     return token
 
