@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tests import factories as f
+from tests.core.writers import run_in_thread, ticket_plans
 from tierdesk.core.clock import FrozenClock
 from tierdesk.core.config import Settings
 from tierdesk.core.db import Database
@@ -24,20 +25,7 @@ from tierdesk.core.group import GroupWriter
 from tierdesk.sla.models import SlaTimer
 from tierdesk.tickets import service
 from tierdesk.tickets.models import Ticket, TicketEvent
-from tierdesk.tickets.schemas import TicketCreate
 from tierdesk.web.app import create_app
-
-T = TypeVar("T")
-
-
-def _plans(db: Session, clock: FrozenClock, count: int) -> list[service.CreatePlan]:
-    hd = f.helpdesk(db)
-    agent = f.actor(db, hd.users["l1"])
-    carol = hd.customers["carol"]
-    return [
-        service.plan_ticket(db, agent, TicketCreate(subject=f"Printer {i}", requester_id=carol), clock.now())
-        for i in range(count)
-    ]
 
 
 def _writer(
@@ -82,25 +70,14 @@ async def _submit_while_first_is_held(
     return await asyncio.gather(first, *rest, return_exceptions=True)
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run in a thread of its own: after a browser test, Playwright's sync API leaves
-    an event loop running in the test thread, where asyncio.run refuses to start."""
-    out: list[T] = []
-    thread = threading.Thread(target=lambda: out.append(asyncio.run(coro)))
-    thread.start()
-    thread.join(60)
-    assert out, "the event loop did not finish"
-    return out[0]
-
-
 def test_tickets_submitted_while_a_write_is_under_way_share_the_next_transaction(
     db: Session, connection: Connection, clock: FrozenClock
 ) -> None:
-    plans = _plans(db, clock, 6)
+    plans = ticket_plans(db, clock, 6)
     gate, entered, release = _held_first_time()
     writer = _writer(connection, gate)
     try:
-        results = _run(_submit_while_first_is_held(writer, plans, entered, release))
+        results = run_in_thread(_submit_while_first_is_held(writer, plans, entered, release))
     finally:
         writer.stop()
     assert (writer.batches, writer.items) == (2, 6)  # one alone, then five together
@@ -119,13 +96,13 @@ def test_tickets_submitted_while_a_write_is_under_way_share_the_next_transaction
 def test_a_ticket_that_cannot_be_written_fails_alone_and_the_rest_of_its_batch_is_written(
     db: Session, connection: Connection, clock: FrozenClock
 ) -> None:
-    plans = _plans(db, clock, 4)
+    plans = ticket_plans(db, clock, 4)
     # The requester vanished between planning and writing: a foreign-key error.
     plans[2] = dataclasses.replace(plans[2], values={**plans[2].values, "requester_id": 987654})
     gate, entered, release = _held_first_time()
     writer = _writer(connection, gate)
     try:
-        results = _run(_submit_while_first_is_held(writer, plans, entered, release))
+        results = run_in_thread(_submit_while_first_is_held(writer, plans, entered, release))
     finally:
         writer.stop()
     assert isinstance(results[2], IntegrityError)

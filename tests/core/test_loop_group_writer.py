@@ -8,54 +8,21 @@ import asyncio
 import dataclasses
 import sqlite3
 import threading
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from tests import factories as f
+from tests.core.writers import run_in_thread, ticket_plans
 from tierdesk.core.clock import FrozenClock
 from tierdesk.core.db import Database
 from tierdesk.core.group import LoopGroupWriter
 from tierdesk.tickets import service
 from tierdesk.tickets.models import Ticket, TicketEvent
-from tierdesk.tickets.schemas import TicketCreate
-
-T = TypeVar("T")
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run in a thread of its own (Playwright may leave a loop in the test thread)."""
-    out: list[T] = []
-    errors: list[BaseException] = []
-
-    def main() -> None:
-        try:
-            out.append(asyncio.run(coro))
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=main)
-    thread.start()
-    thread.join(60)
-    if errors:
-        raise errors[0]
-    assert out, "the event loop did not finish"
-    return out[0]
-
-
-def _plans(db: Session, clock: FrozenClock, count: int) -> list[service.CreatePlan]:
-    hd = f.helpdesk(db)
-    agent = f.actor(db, hd.users["l1"])
-    carol = hd.customers["carol"]
-    return [
-        service.plan_ticket(db, agent, TicketCreate(subject=f"Printer {i}", requester_id=carol), clock.now())
-        for i in range(count)
-    ]
 
 
 def _ticket_writer(connection: Connection) -> LoopGroupWriter[Any, dict[str, Any]]:
@@ -72,9 +39,9 @@ async def _submit_all(writer: LoopGroupWriter[Any, Any], items: Sequence[Any]) -
 def test_tickets_submitted_in_the_same_turn_of_the_loop_are_written_in_one_transaction(
     db: Session, connection: Connection, clock: FrozenClock
 ) -> None:
-    plans = _plans(db, clock, 5)
+    plans = ticket_plans(db, clock, 5)
     writer = _ticket_writer(connection)
-    results = _run(_submit_all(writer, plans))
+    results = run_in_thread(_submit_all(writer, plans))
     assert (writer.batches, writer.items) == (1, 5)
     ids = [r["id"] for r in results]
     assert [r["subject"] for r in results] == [f"Printer {i}" for i in range(5)]
@@ -89,10 +56,10 @@ def test_tickets_submitted_in_the_same_turn_of_the_loop_are_written_in_one_trans
 def test_a_ticket_the_loop_writer_cannot_write_fails_alone(
     db: Session, connection: Connection, clock: FrozenClock
 ) -> None:
-    plans = _plans(db, clock, 3)
+    plans = ticket_plans(db, clock, 3)
     plans[1] = dataclasses.replace(plans[1], values={**plans[1].values, "requester_id": 987654})
     writer = _ticket_writer(connection)
-    results = _run(_submit_all(writer, plans))
+    results = run_in_thread(_submit_all(writer, plans))
     assert isinstance(results[1], IntegrityError)
     assert [r["subject"] for r in (results[0], results[2])] == ["Printer 0", "Printer 2"]
     assert db.scalar(select(func.count()).select_from(Ticket).where(Ticket.subject.like("Printer %"))) == 2
@@ -146,7 +113,7 @@ def test_while_another_connection_holds_the_write_lock_the_loop_keeps_serving_an
         return await asyncio.wait_for(task, 10), ticks
 
     try:
-        note_id, ticks = _run(scenario())
+        note_id, ticks = run_in_thread(scenario())
     finally:
         other.close()
         writer.stop()
@@ -160,7 +127,7 @@ def test_a_write_lock_held_past_the_busy_timeout_fails_the_batch_and_writes_noth
     writer = LoopGroupWriter(lambda: notes_db.session(True), _write_notes, busy_timeout=0.05)
     other = _holder(notes_db)
     try:
-        results = _run(_submit_all(writer, ["a", "b"]))
+        results = run_in_thread(_submit_all(writer, ["a", "b"]))
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -195,7 +162,7 @@ def test_while_another_process_holds_the_write_gate_the_batch_waits_for_its_turn
         return [await first, await second]
 
     try:
-        ids = _run(scenario())
+        ids = run_in_thread(scenario())
     finally:
         release.set()
         holder.join(10)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    insert,
     literal_column,
     select,
     text,
@@ -106,24 +107,27 @@ def id_in(
 
 
 class DriverInsert:
-    """`INSERT INTO table (columns) VALUES (?, …)` run on SQLite's own driver connection, for
-    the hottest write (ticket creation, docs/performance.md "Creating a ticket").
+    """`INSERT INTO table (columns) VALUES (?, …)` for the hottest write (ticket creation,
+    docs/performance.md "Creating a ticket"): on SQLite run on its own driver connection, on
+    other databases as the equivalent Core insert.
 
     SQLAlchemy Core's execution of one small INSERT (cache lookup, execution context, result
     set-up) cost more than SQLite's own work for the row. The values still go through each
     column's SQLAlchemy bind processor (UTC datetimes, JSON), so rows are stored exactly as
-    Core stores them; columns left out get their database default (Core's Python-side
-    defaults do not apply: name every column that has one). The statement runs inside the
-    session's transaction, on its connection. SQLite only: `applies(conn)` says whether to
-    use it, and callers keep their Core statement for PostgreSQL."""
+    Core stores them; on SQLite, columns left out get their database default (Core's
+    Python-side defaults do not apply: name every column that has one). The statement runs
+    inside the session's transaction, on its connection."""
 
     def __init__(self, table: Table, columns: Sequence[str]) -> None:
         self.table = table
         self.columns = tuple(columns)
+        self._core = insert(table)
+        self._core_returning = insert(table).returning(*table.primary_key.columns)
         self._compiled: tuple[str, tuple[Any, ...]] | None = None
 
     @staticmethod
     def applies(conn: Connection) -> bool:
+        """Whether the rows go to the driver (SQLite) rather than through Core."""
         return conn.dialect.name == "sqlite"
 
     def _prepared(self, dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
@@ -143,7 +147,9 @@ class DriverInsert:
         )
 
     def one(self, conn: Connection, row: Mapping[str, Any]) -> int:
-        """Insert one row; its rowid (the id of a table with an integer primary key)."""
+        """Insert one row; its id (the table's integer primary key)."""
+        if not self.applies(conn):
+            return int(conn.execute(self._core_returning, dict(row)).scalar_one())
         sql, processors = self._prepared(conn.dialect)
         params = self._params(processors, row)
         with _as_sqlalchemy_error(conn, sql, params):
@@ -151,11 +157,15 @@ class DriverInsert:
         return int(cursor.lastrowid)
 
     def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            sql, processors = self._prepared(conn.dialect)
-            params = [self._params(processors, row) for row in rows]
-            with _as_sqlalchemy_error(conn, sql, params):
-                conn.connection.driver_connection.executemany(sql, params)  # type: ignore[union-attr]
+        if not rows:
+            return
+        if not self.applies(conn):
+            conn.execute(self._core, [dict(r) for r in rows])
+            return
+        sql, processors = self._prepared(conn.dialect)
+        params = [self._params(processors, row) for row in rows]
+        with _as_sqlalchemy_error(conn, sql, params):
+            conn.connection.driver_connection.executemany(sql, params)  # type: ignore[union-attr]
 
 
 @contextmanager

@@ -48,7 +48,34 @@ R = TypeVar("R")
 _STOP = object()
 
 
-class GroupWriter(Generic[T, R]):
+class _BatchWriter(Generic[T, R]):
+    """What both group writers share: writing a batch in an open session and committing it."""
+
+    def __init__(
+        self,
+        open_session: Callable[[], Session],
+        write: Callable[[Session, Sequence[T]], Sequence[R]],
+        max_batch: int,
+    ) -> None:
+        self._open_session = open_session
+        self._write_items = write
+        self.max_batch = max_batch
+        self.batches = 0  # transactions committed (tests and the bench read these)
+        self.items = 0
+
+    def _write_and_commit(self, db: Session, items: list[T]) -> Sequence[R]:
+        try:
+            results = self._write_items(db, items)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        self.batches += 1
+        self.items += len(items)
+        return results
+
+
+class GroupWriter(_BatchWriter[T, R]):
     """Write submitted items in shared transactions, in one thread of this process.
 
     `open_session()` gives a new write session; `write(db, items)` writes the items in it
@@ -63,15 +90,11 @@ class GroupWriter(Generic[T, R]):
         gate: Callable[[], AbstractContextManager[Any]] | None = None,
         max_batch: int = 64,
     ) -> None:
-        self._open_session = open_session
-        self._write_items = write
+        super().__init__(open_session, write, max_batch)
         self._gate = gate or nullcontext
-        self.max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self.batches = 0  # transactions committed (tests and the bench read these)
-        self.items = 0
 
     async def submit(self, item: T) -> R:
         """Write `item`; return its result once its transaction has committed, or raise the
@@ -129,15 +152,7 @@ class GroupWriter(Generic[T, R]):
 
     def _commit(self, items: list[T]) -> Sequence[R]:
         with self._gate(), self._open_session() as db:
-            try:
-                results = self._write_items(db, items)
-                db.commit()
-            except BaseException:
-                db.rollback()
-                raise
-        self.batches += 1
-        self.items += len(items)
-        return results
+            return self._write_and_commit(db, items)
 
     @staticmethod
     def _hand_back(
@@ -192,7 +207,7 @@ def write_isolating(
         return outcomes
 
 
-class LoopGroupWriter(Generic[T, R]):
+class LoopGroupWriter(_BatchWriter[T, R]):
     """GroupWriter for SQLite that writes each batch on the event loop (see the module's
     docstring for why). `submit` queues the item; one drain task per process takes the
     write gate, writes everything queued meanwhile (up to `max_batch`) in one transaction,
@@ -213,16 +228,12 @@ class LoopGroupWriter(Generic[T, R]):
         max_batch: int = 64,
         busy_timeout: float = 10.0,
     ) -> None:
-        self._open_session = open_session
-        self._write_items = write
+        super().__init__(open_session, write, max_batch)
         self._gate = gate or (lambda: None)
-        self.max_batch = max_batch
         self.busy_timeout = busy_timeout
         self._pending: deque[tuple[T, asyncio.Future[R]]] = deque()
         self._drain_task: asyncio.Task[None] | None = None
         self._gate_thread: ThreadPoolExecutor | None = None
-        self.batches = 0  # transactions committed (tests, the bench and /metrics read these)
-        self.items = 0
 
     async def submit(self, item: T) -> R:
         """Write `item`; return its result once its transaction has committed, or raise the
@@ -298,12 +309,4 @@ class LoopGroupWriter(Generic[T, R]):
                 if is_locked(exc):
                     raise _Busy from exc
                 raise
-            try:
-                results = self._write_items(db, items)
-                db.commit()
-            except BaseException:
-                db.rollback()
-                raise
-        self.batches += 1
-        self.items += len(items)
-        return results
+            return self._write_and_commit(db, items)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
@@ -153,13 +154,11 @@ def requester_facts(db: Session, customer_id: int) -> RequesterFacts | None:
     """The requester's facts, read fresh with one indexed Core query (not an ORM load, not
     cached: customers are many and a per-process copy of each would grow with them)."""
     row = repo.requester_row(db, customer_id)
-    if row is None:
-        return None
-    return RequesterFacts(row.id, row.organization_id, row.language, bool(row.vip), row.flags or {})
+    return None if row is None else facts_of(row)
 
 
-def facts_of(customer: Customer) -> RequesterFacts:
-    """RequesterFacts of a customer already loaded (or just added)."""
+def facts_of(customer: Customer | Row[int, int | None, str, bool, Any]) -> RequesterFacts:
+    """RequesterFacts of a customer already loaded (or just added), or of its row."""
     return RequesterFacts(
         customer.id, customer.organization_id, customer.language, bool(customer.vip), customer.flags or {}
     )

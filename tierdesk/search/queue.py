@@ -27,13 +27,8 @@ def enqueue(db: Session, ticket_id: int) -> None:
 def enqueue_many(db: Session, ticket_ids: Sequence[int]) -> None:
     """Queue several tickets in one statement (new tickets written as a batch)."""
     if ticket_ids:
-        conn = db.connection()
-        rows = [{"ticket_id": i} for i in ticket_ids]
-        if DriverInsert.applies(conn):
-            _DRIVER_INSERT.many(conn, rows)
-        else:
-            conn.execute(_INSERT, rows)
+        _DRIVER_INSERT.many(db.connection(), [{"ticket_id": i} for i in ticket_ids])
 
 
-_INSERT = insert(cast(Table, SearchQueue.__table__))  # Core: the ORM bulk path costs more
-_DRIVER_INSERT = DriverInsert(cast(Table, SearchQueue.__table__), ["ticket_id"])  # SQLite (core/bulk.py)
+# SQLite's driver, Core elsewhere (core/bulk.py): the ORM bulk path costs more.
+_DRIVER_INSERT = DriverInsert(cast(Table, SearchQueue.__table__), ["ticket_id"])

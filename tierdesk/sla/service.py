@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import cast
 
-from sqlalchemy import Table, delete, insert
+from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
 from tierdesk.core import crud
@@ -441,14 +441,9 @@ def start_planned_many(db: Session, planned: Sequence[tuple[int, PlannedTimers]]
     rows = [{**row, "ticket_id": ticket_id} for ticket_id, timers in planned for row in timers.rows]
     if rows:
         db.flush()  # the insert below does not autoflush (e.g. timers a reopen just ended)
-        conn = db.connection()
-        if DriverInsert.applies(conn):  # SQLite's driver (core/bulk.py)
-            _DRIVER_INSERT_TIMER.many(conn, rows)
-        else:
-            conn.execute(_INSERT_TIMER, rows)  # Core, not the ORM's slower execution path
+        _DRIVER_INSERT_TIMER.many(db.connection(), rows)  # not the ORM's slower execution path
 
 
-_INSERT_TIMER = insert(cast(Table, SlaTimer.__table__))
 _DRIVER_INSERT_TIMER = DriverInsert(cast(Table, SlaTimer.__table__), _DRAFT_FIELDS)
 
 

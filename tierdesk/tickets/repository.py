@@ -346,7 +346,6 @@ def set_tags(db: Session, ticket_id: int, old: list[str], new: list[str]) -> Non
 
 
 # --- create -----------------------------------------------------------------------------------
-_INSERT_TICKET = insert(cast(Table, Ticket.__table__)).returning(Ticket.__table__.c.id)
 
 
 _DRIVER_INSERT_TICKET = DriverInsert(
@@ -357,10 +356,7 @@ _DRIVER_INSERT_TICKET = DriverInsert(
 def insert_ticket_row(db: Session, values: dict[str, Any]) -> int:
     """INSERT a ticket with every column given (Core, or SQLite's driver: no ORM path); its
     new id."""
-    conn = db.connection()
-    if DriverInsert.applies(conn):
-        return _DRIVER_INSERT_TICKET.one(conn, values)
-    return int(conn.execute(_INSERT_TICKET, values).scalar_one())
+    return _DRIVER_INSERT_TICKET.one(db.connection(), values)
 
 
 def attach_ticket(db: Session, row: dict[str, Any]) -> Ticket:

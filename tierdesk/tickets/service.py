@@ -370,8 +370,6 @@ def plan_ticket(db: Session, actor: Actor, data: TicketCreate, now: datetime) ->
     return CreatePlan(actor, values, event, sla.plan_created(db, facts, now), wrote)
 
 
-_INSERT_TAG = insert(cast(Table, TicketTag.__table__))
-_INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
 _DRIVER_INSERT_TAG = DriverInsert(cast(Table, TicketTag.__table__), ["ticket_id", "tag"])
 _DRIVER_INSERT_EVENT = DriverInsert(
     cast(Table, TicketEvent.__table__),
@@ -388,17 +386,14 @@ def write_planned_rows(db: Session, plans: Sequence[CreatePlan]) -> list[dict[st
     lock first on a read-first session (core.db.begin_write)."""
     begin_write(db)  # everything so far only read: on SQLite the write lock is taken here
     rows = [{"id": repo.insert_ticket_row(db, plan.values), **plan.values} for plan in plans]
-    # Core inserts on the tables, on the session's connection: an ORM entity, or
-    # Session.execute, takes SQLAlchemy's ORM execution path, which cost more than the
-    # database's work (docs/performance.md, "Creating a ticket"). None of these tables is
-    # configuration (core.db CONFIG_TABLES), so the session's hooks have nothing to see.
+    # Inserts on the session's connection (SQLite's driver, Core elsewhere: core/bulk.py): an
+    # ORM entity, or Session.execute, takes SQLAlchemy's ORM execution path, which cost more
+    # than the database's work (docs/performance.md, "Creating a ticket"). None of these tables
+    # is configuration (core.db CONFIG_TABLES), so the session's hooks have nothing to see.
     conn = db.connection()
-    driver = DriverInsert.applies(conn)  # SQLite: straight to its driver (core/bulk.py)
-    tag_rows = [{"ticket_id": row["id"], "tag": tag} for row in rows for tag in row["tags"]]
-    if tag_rows and driver:
-        _DRIVER_INSERT_TAG.many(conn, tag_rows)
-    elif tag_rows:
-        conn.execute(_INSERT_TAG, tag_rows)
+    _DRIVER_INSERT_TAG.many(
+        conn, [{"ticket_id": row["id"], "tag": tag} for row in rows for tag in row["tags"]]
+    )
     event_rows = [
         {
             "ticket_id": row["id"],
@@ -409,10 +404,7 @@ def write_planned_rows(db: Session, plans: Sequence[CreatePlan]) -> list[dict[st
         }
         for row, plan in zip(rows, plans, strict=True)
     ]
-    if driver:
-        _DRIVER_INSERT_EVENT.many(conn, event_rows)
-    else:
-        conn.execute(_INSERT_EVENT, event_rows)
+    _DRIVER_INSERT_EVENT.many(conn, event_rows)
     repo.bump_counters(db, Counter((row["status"], row["tier_id"]) for row in rows))
     sla.start_planned_many(db, [(row["id"], plan.timers) for row, plan in zip(rows, plans, strict=True)])
     search.enqueue_many(db, [row["id"] for row in rows])
