@@ -135,7 +135,8 @@ def test_a_b2b_contact_sees_the_organizations_tickets(login: PageFactory, server
     page.get_by_role("link", name="自分の組織").click()
     page.wait_for_url(re.compile(r"scope=organization"))
     assert page.get_by_role("heading", level=1).inner_text() == "自分の組織のチケット"
-    page.get_by_role("link", name="すべて").click()
+    with page.expect_navigation():  # count the rows of the new page, not of the one leaving
+        page.get_by_role("link", name="すべて").click()
     listed = page.locator("ul.ticket-list li").count()
     with server.db(write=False) as db:
         hanako = db.query(User).filter(User.email == server.email("hanako.sato")).one()
