@@ -46,29 +46,70 @@ def desk(tmp_path: Path) -> Iterator[tuple[TestClient, Database, dict[str, str],
 
 
 def _statements(database: Database) -> tuple[list[str], Any]:
+    """What SQLite itself runs from now on (its trace callback on every new connection), so
+    reads on the driver (core/driver_read.py) and rows written by DriverInsert are seen too."""
     seen: list[str] = []
 
-    def record(_conn: Any, _cur: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement.split()[0].upper())
+    def trace(statement: str) -> None:
+        words = statement.split()
+        if words[0].upper() not in ("PRAGMA", "COMMIT", "ROLLBACK", "RELEASE", "SAVEPOINT"):
+            seen.append(" ".join(words[:2]).upper() if words[0].upper() == "BEGIN" else words[0].upper())
 
-    event.listen(database.engine, "before_cursor_execute", record)
-    return seen, record
+    def traced(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(trace)
+
+    database.engine.dispose()  # pooled connections are opened again, traced
+    event.listen(database.engine, "connect", traced)
+    return seen, traced
+
+
+def _stop(database: Database, traced: Any) -> None:
+    event.remove(database.engine, "connect", traced)
+    database.engine.dispose()
+
+
+def _create(client: TestClient, headers: dict[str, str], requester: int, subject: str) -> None:
+    r = client.post("/api/v1/tickets", json={"subject": subject, "requester_id": requester}, headers=headers)
+    assert r.status_code == 201, r.text
 
 
 def test_creating_a_ticket_holds_the_write_lock_only_while_it_writes(desk: Any) -> None:
     client, database, headers, requester = desk
-    seen, record = _statements(database)
+    seen, traced = _statements(database)
     try:
-        r = client.post(
-            "/api/v1/tickets", json={"subject": "Card declined", "requester_id": requester}, headers=headers
-        )
+        _create(client, headers, requester, "Card declined")  # the first: configuration is loaded
     finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-    assert r.status_code == 201, r.text
-    assert seen.count("BEGIN") == 2  # BEGIN DEFERRED for the reads, BEGIN IMMEDIATE for the writes
-    write_part = seen[len(seen) - 1 - seen[::-1].index("BEGIN") + 1 :]
+        _stop(database, traced)
+    begins = [s for s in seen if s.startswith("BEGIN")]
+    assert begins[-1] == "BEGIN IMMEDIATE" and "BEGIN IMMEDIATE" not in begins[:-1], seen
+    write_part = seen[len(seen) - seen[::-1].index("BEGIN IMMEDIATE") :]
     assert "SELECT" in seen[: len(seen) - len(write_part)]  # token, requester, configuration
     assert write_part and set(write_part) <= {"INSERT", "UPDATE"}, write_part  # then the commit
+
+
+def test_a_warm_create_reads_in_one_transaction_on_the_driver_then_only_writes(desk: Any) -> None:
+    client, database, headers, requester = desk
+    _create(client, headers, requester, "Warm-up")  # loads the token's actor and the configuration
+    seen, traced = _statements(database)
+    sqlalchemy_saw: list[str] = []
+
+    def record(_conn: Any, _cur: Any, statement: str, *_args: Any) -> None:
+        sqlalchemy_saw.append(statement.split()[0].upper())
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        _create(client, headers, requester, "Card declined")
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+        _stop(database, traced)
+    # The generation token (which serves the actor and the configuration from the process's
+    # cache) and the requester, in one read transaction; then the batch's writes.
+    assert seen[:4] == ["BEGIN", "SELECT", "SELECT", "BEGIN IMMEDIATE"], seen
+    assert set(seen[4:]) <= {"INSERT", "UPDATE"}, seen
+    assert "SELECT" not in sqlalchemy_saw  # the reads went past SQLAlchemy's Session
+    with database.session(write=False) as db:
+        ticket = db.scalars(select(Ticket).where(Ticket.subject == "Card declined")).one()
+        assert ticket.requester_id == requester
 
 
 def test_a_ticket_created_read_first_is_whole_with_its_event_and_timers(desk: Any) -> None:

@@ -15,8 +15,9 @@ with their column's type.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -39,6 +40,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def insert_rows(
@@ -135,16 +137,16 @@ class DriverInsert:
             quote = dialect.identifier_preparer.quote
             names = ", ".join(quote(c) for c in self.columns)
             sql = f"INSERT INTO {quote(self.table.name)} ({names}) VALUES ({', '.join('?' * len(self.columns))})"
-            processors = tuple(
-                self.table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns
-            )
+            processors = tuple(_bind_processor(self.table.c[c].type, dialect) for c in self.columns)
             self._compiled = (sql, processors)
         return self._compiled
 
-    def _params(self, processors: tuple[Any, ...], row: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            row[c] if p is None else p(row[c]) for c, p in zip(self.columns, processors, strict=True)
-        )
+    def _params(self, processors: tuple[Any, ...], row: Mapping[str, Any]) -> list[Any]:
+        values = [row[c] for c in self.columns]
+        for i, process in enumerate(processors):
+            if process is not None:
+                values[i] = process(values[i])
+        return values
 
     def one(self, conn: Connection, row: Mapping[str, Any]) -> int:
         """Insert one row; its id (the table's integer primary key)."""
@@ -166,6 +168,27 @@ class DriverInsert:
         params = [self._params(processors, row) for row in rows]
         with _as_sqlalchemy_error(conn, sql, params):
             conn.connection.driver_connection.executemany(sql, params)  # type: ignore[union-attr]
+
+
+# A new ticket's row, events and SLA timers carry the same few timestamps (its creation time,
+# the timers' deadlines), and formatting one for SQLite (UTC, then text) cost more than
+# looking it up. Immutable values only: datetimes and dates, keyed by the column type's repr
+# (two types that print alike convert alike) so the tables share one memo.
+_MEMOISED_PROCESSORS: dict[tuple[str, str], Callable[[Any], Any]] = {}
+
+
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    processor = type_.dialect_impl(dialect).bind_processor(dialect)
+    try:  # a TypeDecorator (UTCDateTime) holds the values of its implementation's type
+        python_type = (type_.impl_instance if isinstance(type_, TypeDecorator) else type_).python_type
+    except NotImplementedError:
+        return processor
+    if processor is None or python_type not in (datetime, date):
+        return processor
+    key = (repr(type_), dialect.name)
+    if key not in _MEMOISED_PROCESSORS:
+        _MEMOISED_PROCESSORS[key] = lru_cache(maxsize=512)(processor)
+    return _MEMOISED_PROCESSORS[key]
 
 
 @contextmanager

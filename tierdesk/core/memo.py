@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tierdesk.core.db import GENERATION_KEY, config_generation, config_writes
+from tierdesk.core.driver_read import DriverSelect
 
 T = TypeVar("T")
 _KEY = "tierdesk.memo"
@@ -66,6 +67,7 @@ def remember(db: Session, key: Hashable, value: object) -> None:
 # uncommitted data can be served later. Values must be immutable (frozen dataclasses, tuples,
 # frozensets): they are shared by every thread of the process.
 _read_token = select(config_generation.c.token).where(config_generation.c.id == 1)
+_token = DriverSelect(_read_token)
 
 
 class _Shared:
@@ -100,13 +102,15 @@ def _generation(db: Session) -> str | None:
     seen = db.info.get(GENERATION_KEY)
     if seen is not None and seen[1] == config_writes():
         return cast(str | None, seen[0])
-    # Core on the connection, not Session.execute (whose ORM path cost more than the query),
-    # except when changes are pending: Session.execute flushes them first, so a configuration
-    # write not yet flushed starts its new generation before the token is read.
+    # Core on the connection (or the driver, in a core.driver_read scope), not Session.execute
+    # (whose ORM path cost more than the query), except when changes are pending:
+    # Session.execute flushes them first, so a configuration write not yet flushed starts its
+    # new generation before the token is read.
     if db.new or db.dirty or db.deleted:
         token = db.execute(_read_token).scalar_one_or_none()
     else:
-        token = db.connection().execute(_read_token).scalar_one_or_none()  # None: no row, never cache
+        row = _token.first(db)
+        token = None if row is None else row[0]  # None: no row, never cache
     db.info[GENERATION_KEY] = (token, config_writes())
     return token
 

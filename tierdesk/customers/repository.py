@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
+from tierdesk.core.driver_read import DriverSelect
 from tierdesk.customers.models import Customer, Organization
 
 
@@ -35,14 +36,19 @@ def customers_page(
     return list(db.scalars(stmt))
 
 
-# Core, on the session's connection: every new ticket reads its requester, and an ORM load
-# (identity map, instance state) cost several times the query itself (docs/performance.md).
+# Core, on the session's connection, or on the driver in a core.driver_read scope: every new
+# ticket reads its requester, and an ORM load (identity map, instance state) cost several
+# times the query itself (docs/performance.md).
 _customers = Customer.__table__.c
-_REQUESTER = select(
-    _customers.id, _customers.organization_id, _customers.language, _customers.vip, _customers.flags
-).where(_customers.id == bindparam("id"))
+_REQUESTER = DriverSelect(
+    select(
+        _customers.id, _customers.organization_id, _customers.language, _customers.vip, _customers.flags
+    ).where(_customers.id == bindparam("id"))
+)
 
 
 def requester_row(db: Session, customer_id: int) -> Row[int, int | None, str, bool, Any] | None:
-    """id, organization_id, language, vip and flags of a customer, or None."""
-    return db.connection().execute(_REQUESTER, {"id": customer_id}).first()
+    """id, organization_id, language, vip and flags of a customer, or None (a Row, or a
+    named tuple of the same fields when read on the driver)."""
+    row: Row[int, int | None, str, bool, Any] | None = _REQUESTER.first(db, {"id": customer_id})
+    return row

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from tierdesk.core.driver_read import driver_read
 from tierdesk.core.security import Actor
 from tierdesk.tickets import service
 from tierdesk.tickets.models import Priority, Status, Ticket
@@ -30,7 +31,7 @@ from tierdesk.tickets.schemas import (
     TicketPatch,
     Timeline,
 )
-from tierdesk.tickets.service import TicketFilter
+from tierdesk.tickets.service import CreatePlan, TicketFilter
 from tierdesk.web.deps import (
     DB,
     AppSettings,
@@ -58,11 +59,20 @@ def present(ticket: Ticket, actor: Actor) -> dict[str, Any]:
 
 async def _create_served(request: Request) -> Response:
     """POST /api/v1/tickets without FastAPI's dependency solving (web/deps.py `served_by`):
-    the same body validation, authentication and clock as `create_ticket` below."""
+    the same body validation, authentication and clock as `create_ticket` below.
+
+    The body's bytes are read first and parsed only once the actor is known (a stranger
+    learns nothing of the body). Authentication, validation and planning then run without a
+    pause, so on SQLite their reads (the configuration token, the requester) share one read
+    transaction on the driver (core/driver_read.py)."""
     db: Session = request.state.db
-    actor = await get_actor(request, db)  # who asks comes first: a stranger learns nothing of the body
-    data = await json_body(request, TicketCreate)
-    return await _create(request, data, db, actor, request.app.state.clock.now())
+    await request.body()
+    now = request.app.state.clock.now()
+    with driver_read(db):
+        actor = await get_actor(request, db)  # on the event loop on SQLite: no pause
+        data = await json_body(request, TicketCreate)  # the body is already read: no pause
+        plan = _plan_on_loop(request, db, actor, data, now)
+    return await _create(request, data, db, actor, now, plan)
 
 
 @router.post("", status_code=201, summary="Create a ticket", response_model=TicketOut | TicketCustomerOut)
@@ -72,25 +82,39 @@ async def create_ticket(
     request: Request, data: TicketCreate, db: DB, actor: CurrentActor, now: Now
 ) -> Response:
     # Served by _create_served; this signature describes the route in the OpenAPI document.
-    return await _create(request, data, db, actor, now)
+    return await _create(request, data, db, actor, now, _plan_on_loop(request, db, actor, data, now))
 
 
-async def _create(request: Request, data: TicketCreate, db: Session, actor: Actor, now: datetime) -> Response:
-    # The hottest write, so it runs on the event loop with no thread-pool hop: planning only
-    # reads (configuration comes from the per-process cache, core/memo.py), and the writes
-    # go to the process's group writer, which commits concurrent creations together
+def _plan_on_loop(
+    request: Request, db: Session, actor: Actor, data: TicketCreate, now: datetime
+) -> CreatePlan | None:
+    """The plan of a ticket the group writer will write, made on the event loop: planning
+    only reads, and configuration comes from the per-process cache (core/memo.py). None when
+    the ticket is planned and written in one transaction instead (see `_create`)."""
+    if data.requester is not None or request.app.state.ticket_writer is None:
+        return None
+    plan = service.plan_ticket(db, actor, data, now)
+    if db.in_transaction():  # a cache miss read through the Session; nothing was written
+        db.commit()
+    return plan
+
+
+async def _create(
+    request: Request, data: TicketCreate, db: Session, actor: Actor, now: datetime, plan: CreatePlan | None
+) -> Response:
+    # The hottest write, so it runs on the event loop with no thread-pool hop: the writes go
+    # to the process's group writer, which commits concurrent creations together
     # (core/group.py, docs/performance.md "Creating a ticket").
-    writer = request.app.state.ticket_writer
     model = _model_for(actor)
-    if data.requester is not None or writer is None:
+    if plan is None:
         # A requester named by e-mail may be added (or there is no group writer, as on
         # PostgreSQL): plan and write in one transaction, off the event loop (the write lock
         # must never be awaited on it).
         out = model.model_validate(await run_in_threadpool(_create_in_one_transaction, db, actor, data, now))
     else:
-        plan = service.plan_ticket(db, actor, data, now)
-        db.commit()  # ends the read transaction; nothing was written
-        row = await writer.submit(plan)  # the new ticket's columns (service.write_planned_rows)
+        row = await request.app.state.ticket_writer.submit(
+            plan
+        )  # the ticket's columns (service.write_planned_rows)
         out = model.model_validate({**row, "number": f"T-{row['id']}"})
     return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
