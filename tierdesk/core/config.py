@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # is busy" failures and cuts p99 under write bursts. On since ticket creation holds the
     # lock only for its INSERTs (docs/performance.md); TIERDESK_SQLITE_WRITE_GATE=0 turns it off.
     sqlite_write_gate: bool = True
+    # SQLite only: the web app checkpoints the write-ahead log in a background thread of each
+    # process instead of inside the commit that grows it past 1,000 pages (core/checkpoint.py),
+    # so no request's commit waits for the copy and its fsyncs. TIERDESK_SQLITE_BACKGROUND_CHECKPOINTS=0
+    # turns it off. Other processes (worker, scheduler, CLI) keep SQLite's own checkpoints.
+    sqlite_background_checkpoints: bool = True
     # Tickets created through the API by concurrent requests share one transaction, written by
     # one thread per process (core/group.py GroupWriter, docs/performance.md "Creating a
     # ticket"). Unset: on for SQLite (one write lock; reads are in-process calls), off for

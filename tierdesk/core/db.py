@@ -37,6 +37,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from tierdesk.core.checkpoint import Checkpointer
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -169,7 +171,7 @@ def install_session_hooks() -> None:
         event.listen(Session, "after_rollback", _release_gate_at_end)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, autocheckpoint: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (needed for
@@ -177,6 +179,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
+        if not autocheckpoint:  # a background thread checkpoints instead (core/checkpoint.py)
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
@@ -237,14 +241,14 @@ def begin_write(db: Session) -> None:
     db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, autocheckpoint: bool = True) -> Engine:
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         pool_args: dict[str, Any] = {} if in_memory else {"pool_size": 8, "max_overflow": 16}
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10}, **pool_args
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, autocheckpoint)
         return engine
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -382,7 +386,7 @@ def _release_gate_at_end(session: Session, *_args: Any) -> None:
 class Database:
     """The engine plus two session factories: reads (deferred) and writes (immediate)."""
 
-    def __init__(self, url: str, echo: bool = False) -> None:
+    def __init__(self, url: str, echo: bool = False, background_checkpoints: bool = False) -> None:
         install_session_hooks()
         self.url = normalise_url(url)
         if self.url.startswith("sqlite:///"):
@@ -391,10 +395,16 @@ class Database:
             path = self.url.removeprefix("sqlite:///")
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(self.url, echo=echo)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
-        # Only a file database shared by processes needs the gate (not :memory:, not PostgreSQL).
         file_path = self.url.removeprefix("sqlite:///") if self.url.startswith("sqlite:///") else ""
+        # WAL checkpoints in a thread of this process rather than in its commits (web workers).
+        self.checkpointer = (
+            Checkpointer(file_path) if background_checkpoints and file_path not in ("", ":memory:") else None
+        )
+        self.engine = make_engine(self.url, echo=echo, autocheckpoint=self.checkpointer is None)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.checkpointer is not None:
+            self.checkpointer.start()
+        # Only a file database shared by processes needs the gate (not :memory:, not PostgreSQL).
         self.write_gate = (
             WriteGate(file_path) if self.is_sqlite and file_path not in ("", ":memory:") else None
         )
@@ -406,4 +416,6 @@ class Database:
         return self.write_session() if write else self.read_session()
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()

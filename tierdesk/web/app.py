@@ -78,7 +78,11 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    database = database or Database(settings.database_url, echo=settings.sql_echo)
+    database = database or Database(
+        settings.database_url,
+        echo=settings.sql_echo,
+        background_checkpoints=settings.sqlite_background_checkpoints,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
