@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -389,25 +390,18 @@ class Database:
     def __init__(self, url: str, echo: bool = False, background_checkpoints: bool = False) -> None:
         install_session_hooks()
         self.url = normalise_url(url)
-        if self.url.startswith("sqlite:///"):
-            from pathlib import Path
-
-            path = self.url.removeprefix("sqlite:///")
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
         file_path = self.url.removeprefix("sqlite:///") if self.url.startswith("sqlite:///") else ""
+        on_file = file_path not in ("", ":memory:")  # a SQLite file, shared by processes
+        if on_file:
+            Path(file_path).parent.mkdir(parents=True, exist_ok=True)
         # WAL checkpoints in a thread of this process rather than in its commits (web workers).
-        self.checkpointer = (
-            Checkpointer(file_path) if background_checkpoints and file_path not in ("", ":memory:") else None
-        )
+        self.checkpointer = Checkpointer(file_path) if background_checkpoints and on_file else None
         self.engine = make_engine(self.url, echo=echo, autocheckpoint=self.checkpointer is None)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.checkpointer is not None:
             self.checkpointer.start()
         # Only a file database shared by processes needs the gate (not :memory:, not PostgreSQL).
-        self.write_gate = (
-            WriteGate(file_path) if self.is_sqlite and file_path not in ("", ":memory:") else None
-        )
+        self.write_gate = WriteGate(file_path) if on_file else None
         write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self.read_session = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.write_session = sessionmaker(bind=write_engine, expire_on_commit=False)

@@ -112,9 +112,8 @@ async def _create(
         # must never be awaited on it).
         out = model.model_validate(await run_in_threadpool(_create_in_one_transaction, db, actor, data, now))
     else:
-        row = await request.app.state.ticket_writer.submit(
-            plan
-        )  # the ticket's columns (service.write_planned_rows)
+        # The ticket's columns, from service.write_planned_rows.
+        row = await request.app.state.ticket_writer.submit(plan)
         out = model.model_validate({**row, "number": f"T-{row['id']}"})
     return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
