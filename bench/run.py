@@ -56,6 +56,7 @@ PEER_PACKAGES = ["django-helpdesk==2.6.1", "gunicorn==27.0.1"]
 DEMO_PASSWORD = "tierdesk-demo"
 ADMIN = "admin@tierdesk.example.com"
 L1_AGENT = "l1.yuki@tierdesk.example.com"
+IDLE_SECONDS = 3.0  # before the last RSS sample, taken with no request in flight
 PEER_ADMIN, PEER_ADMIN_PW = "admin", "admin-pass-bench"
 PEER_STAFF, PEER_STAFF_PW = "staff", "staff-pass-bench"
 
@@ -516,6 +517,13 @@ def measure(
         for sample in res.error_samples[:2]:
             print("    error sample: " + sample, flush=True)
         rows.append(Row(server.name, w.key, w.note, res.as_dict(), round(load1, 2)))
+    measured = [r for r in rows if r.result]
+    if measured:
+        # What the workers still hold once they have been idle a moment (a tierdesk worker
+        # gives back what a burst freed after one quiet second: core/memory.py).
+        time.sleep(IDLE_SECONDS)
+        stats = [st for p in pids if (st := loadgen.proc_stat(p)) is not None]
+        measured[-1].extra["idle_rss_mib"] = sorted(st.rss_mib for st in stats)
     return rows
 
 
@@ -584,9 +592,18 @@ def table(rows: list[Row], systems: list[str], tickets: int) -> str:
     for s in systems:
         last = [r.result for r in rows if r.system == s and r.result]
         if last:
+            idle = next(
+                (
+                    r.extra["idle_rss_mib"]
+                    for r in reversed(rows)
+                    if r.system == s and "idle_rss_mib" in r.extra
+                ),
+                None,
+            )
             rss.append(
-                f"- {s} worker RSS after the runs: {last[-1]['server_rss_mib']} MiB "
-                f"(peak {last[-1]['server_peak_rss_mib']} MiB, includes the master/supervisor process)"
+                f"- {s} worker RSS after the runs: {last[-1]['server_rss_mib']} MiB"
+                + (f", {idle} MiB after {IDLE_SECONDS:g} s idle" if idle else "")
+                + f" (peak {last[-1]['server_peak_rss_mib']} MiB, includes the master/supervisor process)"
             )
     return "\n".join([f"{tickets:,} tickets", "", *lines, "", *notes, *rss])
 

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # so no request's commit waits for the copy and its fsyncs. TIERDESK_SQLITE_BACKGROUND_CHECKPOINTS=0
     # turns it off. Other processes (worker, scheduler, CLI) keep SQLite's own checkpoints.
     sqlite_background_checkpoints: bool = True
+    # A web worker gives the memory a burst of requests freed back to the OS (glibc
+    # malloc_trim) once it has gone this many seconds without finishing a request
+    # (core/memory.py). 0 turns it off. TIERDESK_MALLOC_TRIM_IDLE_SECONDS.
+    malloc_trim_idle_seconds: float = 1.0
     # Tickets created through the API by concurrent requests share one transaction, written by
     # one thread per process (core/group.py GroupWriter, docs/performance.md "Creating a
     # ticket"). Unset: on for SQLite (one write lock; reads are in-process calls), off for

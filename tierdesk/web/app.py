@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from typing import Any
@@ -24,6 +25,7 @@ from tierdesk.core.config import Settings, get_settings
 from tierdesk.core.db import Database, WriteGate
 from tierdesk.core.group import GroupWriter, LoopGroupWriter
 from tierdesk.core.logging import configure_logging
+from tierdesk.core.memory import idle_trimmer
 from tierdesk.core.storage import FileStore
 from tierdesk.csat import api as csat_api
 from tierdesk.customers import api as customers_api
@@ -84,12 +86,17 @@ def create_app(
         background_checkpoints=settings.sqlite_background_checkpoints,
     )
 
+    trimmer = idle_trimmer(settings.malloc_trim_idle_seconds)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = None
         if embedded_worker:
             _, stop = worker.start_in_thread(database, settings, app.state.clock)
+        trimming = asyncio.create_task(trimmer.run()) if trimmer is not None else None
         yield
+        if trimming is not None:
+            trimming.cancel()
         if stop is not None:
             stop.set()
         if app.state.ticket_writer is not None:
@@ -113,6 +120,7 @@ def create_app(
     )
     openapi.install(app, "/api/openapi.json", "/api/docs")
     app.state.settings = settings
+    app.state.memory_trimmer = trimmer
     app.state.database = database
     app.state.owns_database = session_factory is None
     app.state.session_factory = session_factory or database.session
@@ -195,7 +203,9 @@ def create_app(
         https_only=settings.cookie_secure,
     )
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for, metrics=metrics)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, on_finished=trimmer.note_request if trimmer else None
+    )
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database reachability")
     def healthz(request: Request) -> Response:

@@ -37,9 +37,12 @@ class HttpMetrics:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: HttpMetrics, on_finished: Callable[[], None] | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.on_finished = on_finished  # told when each request is over (core/memory.py IdleTrimmer)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,6 +85,8 @@ class RequestContextMiddleware:
                 ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+            if self.on_finished is not None:
+                self.on_finished()
 
 
 class BodyLimitMiddleware:
