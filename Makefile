@@ -43,6 +43,7 @@ N ?= 10000
 .PHONY: bench-quick bench-compare
 bench-quick: install
 	$(BIN)/python bench/run.py --quick
+	$(BIN)/python bench/rules.py --quick
 
 bench-compare: install
 	$(BIN)/python bench/run.py --tickets $(N) --peer --out var/bench/compare-$(N).json

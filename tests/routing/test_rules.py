@@ -121,6 +121,16 @@ NO_ORG = RoutingFacts(category=None, subject="Cannot log in", tier_key="L1")
         (cond("organization.flags.sso", "exists"), FACTS, True),
         (cond("organization.flags.sso", "exists"), NO_ORG, False),
         (cond("organization.flags.sso", "ne", True), NO_ORG, True),
+        # text against a list-valued flag holds when the list holds it; text never equals a
+        # number or a boolean, and a list of mixed values compares each on its own
+        (cond("customer.flags.products", "eq", "POS"), FACTS, True),
+        (cond("customer.flags.products", "in", ["crm", "Payroll"]), FACTS, True),
+        (cond("customer.flags.products", "not_in", ["crm"]), FACTS, True),
+        (cond("customer.flags.arr", "eq", "120000"), FACTS, False),
+        (cond("customer.flags.beta", "in", ["true", "yes"]), FACTS, False),
+        (cond("customer.flags.arr", "in", ["120000", 120_000]), FACTS, True),
+        (cond("customer.flags.region", "in", [True, "ＡＰＡＣ"]), FACTS, True),
+        (cond("customer.flags.missing", "not_in", ["apac"]), FACTS, True),
     ],
 )
 def test_each_operator_reads_each_kind_of_field_as_documented(

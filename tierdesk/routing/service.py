@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -101,8 +102,10 @@ class Decision:
 
 
 # --- pure evaluation -------------------------------------------------------------------------
+@lru_cache(maxsize=2048)
 def _fold(text: str) -> str:
-    # NFKC folds full-width forms (ＶＩＰ -> VIP) and compatibility characters; casefold
+    # Cached: deciding folds the same subject for every rule that tests it, and each rule's
+    # own words on every decision (bench/rules.py). NFKC folds full-width forms (ＶＩＰ -> VIP) and compatibility characters; casefold
     # ignores case. CJK text is unchanged by both, so "退款" finds itself.
     return unicodedata.normalize("NFKC", text).casefold()
 
@@ -137,20 +140,66 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _holds(condition: Mapping[str, Any], facts: RoutingFacts) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Test:
+    """A stored condition with its field and operator already resolved (`_prepare`)."""
+
+    kind: Kind
+    attr: str
+    flag: str | None
+    op: Op
+    expected: Any
+    # eq/ne/in/not_in against text only: the expected words folded once. A value then equals
+    # one of them exactly when it is text (or a list holding text) that folds to one.
+    folded: frozenset[str] | None = None
+
+
+_TEXT_SET_OPS = (Op.eq, Op.ne, Op.in_, Op.not_in)
+
+
+def _folded_words(op: Op, expected: Any) -> frozenset[str] | None:
+    if op not in _TEXT_SET_OPS:
+        return None
+    if op in (Op.eq, Op.ne):
+        return frozenset((_fold(expected),)) if isinstance(expected, str) else None
+    if isinstance(expected, list | tuple) and expected and all(isinstance(v, str) for v in expected):
+        return frozenset(_fold(v) for v in expected)
+    return None
+
+
+def _equals_any_word(actual: Any, words: frozenset[str]) -> bool:
+    """`_equals(actual, w)` for any w whose folded form is in `words` (all text)."""
+    if isinstance(actual, str):
+        return _fold(actual) in words
+    if _is_list(actual):
+        return any(isinstance(a, str) and _fold(a) in words for a in actual)
+    return False
+
+
+def _prepare(condition: Mapping[str, Any]) -> _Test | None:
+    """The condition resolved once; None when this version cannot read it (an unknown field
+    or operator in a hand-edited row), which never holds."""
     resolved = resolve_field(str(condition.get("field", "")))
     if resolved is None:
-        return False
-    kind, attr, flag = resolved
+        return None
     try:
         op = Op(str(condition.get("op")))
     except ValueError:
-        return False
-    actual = getattr(facts, attr)
-    if flag is not None:
-        actual = actual.get(flag) if isinstance(actual, Mapping) else None
+        return None
+    kind, attr, flag = resolved
     expected = condition.get("value")
-    match op:
+    return _Test(kind, attr, flag, op, expected, _folded_words(op, expected))
+
+
+def _passes(test: _Test, facts: RoutingFacts) -> bool:
+    actual = getattr(facts, test.attr)
+    if test.flag is not None:
+        actual = actual.get(test.flag) if isinstance(actual, Mapping) else None
+    expected = test.expected
+    if test.folded is not None:
+        hit = _equals_any_word(actual, test.folded)
+        return not hit if test.op in (Op.ne, Op.not_in) else hit
+    match test.op:
         case Op.exists:
             return _present(actual) is (expected is not False)
         case Op.eq:
@@ -164,7 +213,7 @@ def _holds(condition: Mapping[str, Any], facts: RoutingFacts) -> bool:
         case Op.contains:
             if not isinstance(expected, str):
                 return False
-            if isinstance(actual, str) and kind is not Kind.tags:
+            if isinstance(actual, str) and test.kind is not Kind.tags:
                 return _fold(expected) in _fold(actual)
             return _is_list(actual) and any(_same(a, expected) for a in actual)
         case Op.gt:
@@ -172,6 +221,20 @@ def _holds(condition: Mapping[str, Any], facts: RoutingFacts) -> bool:
         case Op.lt:
             return _number(actual) and _number(expected) and actual < expected
     return False  # pragma: no cover - every Op is handled above
+
+
+def _all_pass(tests: tuple[_Test | None, ...], facts: RoutingFacts) -> bool:
+    # A loop, not all(<generator>): one generator per rule and decision cost more than the
+    # tests themselves with hundreds of rules (bench/rules.py).
+    for test in tests:  # noqa: SIM110
+        if test is None or not _passes(test, facts):
+            return False
+    return True
+
+
+def _holds(condition: Mapping[str, Any], facts: RoutingFacts) -> bool:
+    test = _prepare(condition)
+    return test is not None and _passes(test, facts)
 
 
 def matches(conditions: Sequence[Mapping[str, Any]], facts: RoutingFacts) -> bool:
@@ -193,7 +256,7 @@ class _CompiledRule:
 
     id: int
     name: str
-    conditions: tuple[Any, ...]
+    tests: tuple[_Test | None, ...]  # the conditions, resolved; None never holds
     actions: Mapping[str, Any]
     stop: bool
     tier_id: int | None
@@ -225,7 +288,7 @@ def _compile(db: Session, rule: RoutingRule) -> _CompiledRule:
     return _CompiledRule(
         id=rule.id,
         name=rule.name,
-        conditions=tuple(rule.conditions or ()),
+        tests=tuple(_prepare(c) for c in rule.conditions or ()),
         actions=MappingProxyType(dict(actions)),
         stop=bool(rule.stop),
         tier_id=tier_id,
@@ -255,7 +318,7 @@ def decide(db: Session, facts: RoutingFacts, stage: str) -> Decision:
     rule_ids: list[int] = []
     reasons: list[str] = []
     for rule in _compiled_rules(db, which):
-        if not matches(rule.conditions, facts):
+        if not _all_pass(rule.tests, facts):
             continue
         rule_ids.append(rule.id)
         reasons.append(f"rule '{rule.name}' matched")
