@@ -4,6 +4,7 @@ transaction."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tests import factories as f
+from tierdesk.core import db as _registers_the_null_adapter  # noqa: F401
 from tierdesk.core.bulk import DriverInsert
 from tierdesk.tickets.models import Ticket, TicketEvent
 
@@ -119,3 +121,19 @@ def test_a_row_the_driver_refuses_raises_sqlalchemys_integrity_error_answered_40
     }
     with pytest.raises(IntegrityError):  # web/errors.py answers it with 409, not a 500
         DriverInsert(table, list(row)).many(db.connection(), [row])
+
+
+def test_none_is_still_stored_as_null_through_the_registered_adapter() -> None:
+    """core/db.py registers an adapter for None (a dict lookup instead of sqlite3's failing
+    attribute lookups); a None parameter must still be bound as SQL NULL, never as text."""
+    assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (v)")
+    conn.execute("INSERT INTO t VALUES (?)", (None,))
+    conn.executemany("INSERT INTO t VALUES (?)", [(None,), (1,)])
+    assert conn.execute("SELECT typeof(v) FROM t ORDER BY rowid").fetchall() == [
+        ("null",),
+        ("null",),
+        ("integer",),
+    ]
+    assert conn.execute("SELECT ? IS NULL", (None,)).fetchone() == (1,)
