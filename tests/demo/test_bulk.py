@@ -358,3 +358,24 @@ def test_a_load_that_fails_halfway_still_puts_the_indexes_trigger_and_keys_back(
         bulk.load(db, 300, clock.now(), batch=100, rebuild_indexes=True, progress=fail_after_the_first_batch)
 
     assert _schema(db.connection()) == before
+
+
+def test_a_load_leaves_one_merged_search_index_that_still_takes_new_tickets(
+    db: Session, clock: FrozenClock
+) -> None:
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("ticket_fts (FTS5) is SQLite's; PostgreSQL keeps tsvector columns")
+    hd = f.helpdesk(db)
+    admin = f.actor(db, hd.users["admin"])
+    bulk.load(db, 300, clock.now(), seed=8, batch=100)
+
+    # One `optimize` after the fill: every posting merged once, into one segment, and FTS5
+    # merging new segments again as it did before the load.
+    assert db.execute(text("SELECT COUNT(DISTINCT segid) FROM ticket_fts_idx")).scalar_one() == 1
+    assert db.execute(text("SELECT v FROM ticket_fts_config WHERE k = 'automerge'")).scalar_one() == 4
+
+    later = f.ticket(
+        db, SYSTEM, clock.now(), subject="Quokka invoice missing", requester_id=hd.customers["carol"]
+    )
+    search.index_tickets(db, [later.id], clock.now())
+    assert [h.ticket_id for h in search.search_tickets(db, admin, "quokka", limit=10).items] == [later.id]
