@@ -4,10 +4,10 @@ A web worker serving 16 concurrent page requests holds up to 16 SQLite connectio
 its page cache and prepared statements) and as many rendered pages at once. When the burst
 ends, Python and SQLite free that memory, but glibc's allocator keeps most of it: freed
 chunks in the middle of a heap, and in the per-thread arenas of the pool's threads, are not
-returned to the kernel until something calls `malloc_trim`. Measured in process at 100k
-tickets (docs/performance.md, "Memory"): after 800 ticket pages at 16 concurrent requests a
-worker's RSS stood 17–20 MiB above what it needed, and one `malloc_trim(0)` (3 ms) gave it
-back.
+returned to the kernel until something calls `malloc_trim`. Measured at 100k tickets
+(docs/performance.md, "Memory a burst frees"): after 800 ticket pages at 16 concurrent
+requests, one `malloc_trim(0)` (3 ms) gave back 17–20 MiB in process and 5–8 MiB per worker
+of `tierdesk serve`.
 
 `IdleTrimmer` calls it once a worker has gone one whole interval without finishing a
 request after some activity: never while requests keep coming (the allocator would only

@@ -104,8 +104,8 @@ class Decision:
 # --- pure evaluation -------------------------------------------------------------------------
 @lru_cache(maxsize=2048)
 def _fold(text: str) -> str:
-    # Cached: deciding folds the same subject for every rule that tests it, and each rule's
-    # own words on every decision (bench/rules.py). NFKC folds full-width forms (ＶＩＰ -> VIP) and compatibility characters; casefold
+    # Cached: deciding folds the same subject for every rule that tests it (bench/rules.py).
+    # NFKC folds full-width forms (ＶＩＰ -> VIP) and compatibility characters; casefold
     # ignores case. CJK text is unchanged by both, so "退款" finds itself.
     return unicodedata.normalize("NFKC", text).casefold()
 
