@@ -111,6 +111,8 @@ def proc_stat(pid: int) -> ProcStat | None:
     except OSError:
         return None
     fields = {k: v.split() for k, _, v in (line.partition(":") for line in status.splitlines())}
+    if "VmRSS" not in fields or "VmHWM" not in fields:
+        return None  # a zombie (a child that has exited, not yet reaped) has no memory left
     ticks = os.sysconf("SC_CLK_TCK")
     after_name = stat.rsplit(")", 1)[1].split()
     return ProcStat(
