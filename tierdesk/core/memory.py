@@ -20,24 +20,23 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import ctypes.util
 import logging
 from collections.abc import Callable
+from functools import cache
 
 import anyio.to_thread
 
 log = logging.getLogger("tierdesk.memory")
 
 
+@cache
 def find_malloc_trim() -> Callable[[], int] | None:
     """glibc's `malloc_trim(0)` as a callable returning 1 if memory was released; None when
-    the C library has no such function."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    the C library has no such function. Looked up among the symbols already loaded into the
+    process (`CDLL(None)`): `ctypes.util.find_library` would run `ldconfig` in a child
+    process for every app created."""
     try:
-        libc = ctypes.CDLL(name)
-        fn = libc.malloc_trim
+        fn = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
     fn.argtypes = [ctypes.c_size_t]
