@@ -21,7 +21,7 @@ from tests.core.writers import run_in_thread, ticket_plans
 from tierdesk.core.clock import FrozenClock
 from tierdesk.core.config import Settings
 from tierdesk.core.db import Database
-from tierdesk.core.group import GroupWriter
+from tierdesk.core.group import GroupWriter, LoopGroupWriter
 from tierdesk.sla.models import SlaTimer
 from tierdesk.tickets import service
 from tierdesk.tickets.models import Ticket, TicketEvent
@@ -118,7 +118,7 @@ def test_a_ticket_that_cannot_be_written_fails_alone_and_the_rest_of_its_batch_i
 def grouped(
     connection: Connection, database: Database, settings: Settings, clock: FrozenClock
 ) -> Iterator[Any]:
-    """The app with group commit forced on (by default it is on for SQLite only)."""
+    """The app with group commit on (the default; forced here so the tests say what they need)."""
 
     def session_factory(write: bool = True) -> Session:
         return Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -133,8 +133,14 @@ def grouped(
         yield app, client
 
 
-def test_group_commit_is_on_by_default_on_sqlite_and_off_on_postgresql(app: Any, database: Database) -> None:
-    assert (app.state.ticket_writer is not None) == database.is_sqlite
+def test_group_commit_is_on_by_default_on_both_databases_and_can_be_turned_off(
+    app: Any, database: Database, settings: Settings, clock: FrozenClock
+) -> None:
+    assert app.state.ticket_writer is not None
+    # A writer on the event loop for SQLite, a writer thread for PostgreSQL.
+    assert isinstance(app.state.ticket_writer, LoopGroupWriter) == database.is_sqlite
+    off = create_app(settings.model_copy(update={"group_commit": False}), database=database, clock=clock)
+    assert off.state.ticket_writer is None
 
 
 def test_a_ticket_created_through_the_api_goes_through_the_group_writer(grouped: Any, db: Session) -> None:

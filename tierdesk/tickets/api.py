@@ -71,7 +71,7 @@ async def _create_served(request: Request) -> Response:
     with driver_read(db):
         actor = await get_actor(request, db)  # on the event loop on SQLite: no pause
         data = await json_body(request, TicketCreate)  # the body is already read: no pause
-        plan = _plan_on_loop(request, db, actor, data, now)
+        plan = await _planned(request, db, actor, data, now)
     return await _create(request, data, db, actor, now, plan)
 
 
@@ -82,17 +82,25 @@ async def create_ticket(
     request: Request, data: TicketCreate, db: DB, actor: CurrentActor, now: Now
 ) -> Response:
     # Served by _create_served; this signature describes the route in the OpenAPI document.
-    return await _create(request, data, db, actor, now, _plan_on_loop(request, db, actor, data, now))
+    return await _create(request, data, db, actor, now, await _planned(request, db, actor, data, now))
 
 
-def _plan_on_loop(
+async def _planned(
     request: Request, db: Session, actor: Actor, data: TicketCreate, now: datetime
 ) -> CreatePlan | None:
-    """The plan of a ticket the group writer will write, made on the event loop: planning
-    only reads, and configuration comes from the per-process cache (core/memo.py). None when
-    the ticket is planned and written in one transaction instead (see `_create`)."""
+    """The plan of a ticket the group writer will write; None when the ticket is planned and
+    written in one transaction instead (see `_create`). Planning only reads, and the
+    configuration comes from the per-process cache (core/memo.py). On SQLite its few reads
+    are in-process calls, so it runs on the event loop. On PostgreSQL they are network round
+    trips, so it runs in the thread pool (only reached with TIERDESK_GROUP_COMMIT=1 there)."""
     if data.requester is not None or request.app.state.ticket_writer is None:
         return None
+    if request.app.state.inline_reads:
+        return _plan(db, actor, data, now)
+    return await run_in_threadpool(_plan, db, actor, data, now)
+
+
+def _plan(db: Session, actor: Actor, data: TicketCreate, now: datetime) -> CreatePlan:
     plan = service.plan_ticket(db, actor, data, now)
     if db.in_transaction():  # a cache miss read through the Session; nothing was written
         db.commit()
@@ -107,9 +115,8 @@ async def _create(
     # (core/group.py, docs/performance.md "Creating a ticket").
     model = _model_for(actor)
     if plan is None:
-        # A requester named by e-mail may be added (or there is no group writer, as on
-        # PostgreSQL): plan and write in one transaction, off the event loop (the write lock
-        # must never be awaited on it).
+        # A requester named by e-mail may be added (or group commit is off): plan and write
+        # in one transaction, off the event loop (the write lock must never be awaited on it).
         out = model.model_validate(await run_in_threadpool(_create_in_one_transaction, db, actor, data, now))
     else:
         # The ticket's columns, from service.write_planned_rows.

@@ -141,10 +141,9 @@ def create_app(
         return database.write_gate if settings.sqlite_write_gate else None
 
     open_write = lambda: app.state.session_factory(True)  # noqa: E731 (read per batch: tests swap it)
-    group = settings.group_commit if settings.group_commit is not None else database.is_sqlite
     app.state.ticket_writer = (
         None
-        if not group
+        if not settings.group_commit
         else LoopGroupWriter(open_write, tickets.write_planned_rows, gate=loop_gate)
         if database.is_sqlite
         else GroupWriter(open_write, tickets.write_planned_rows, gate=writer_gate)
