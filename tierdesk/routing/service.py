@@ -232,11 +232,6 @@ def _all_pass(tests: tuple[_Test | None, ...], facts: RoutingFacts) -> bool:
     return True
 
 
-def _holds(condition: Mapping[str, Any], facts: RoutingFacts) -> bool:
-    test = _prepare(condition)
-    return test is not None and _passes(test, facts)
-
-
 def matches(conditions: Sequence[Mapping[str, Any]], facts: RoutingFacts) -> bool:
     """True when every condition holds for `facts`; an empty list always holds. Pure.
 
@@ -245,7 +240,7 @@ def matches(conditions: Sequence[Mapping[str, Any]], facts: RoutingFacts) -> boo
     category). A condition this version cannot read (unknown field or operator in a
     hand-edited row) never holds.
     """
-    return all(_holds(c, facts) for c in conditions)
+    return _all_pass(tuple(_prepare(c) for c in conditions), facts)
 
 
 # --- decide ------------------------------------------------------------------------------------

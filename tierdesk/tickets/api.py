@@ -92,7 +92,7 @@ async def _planned(
     written in one transaction instead (see `_create`). Planning only reads, and the
     configuration comes from the per-process cache (core/memo.py). On SQLite its few reads
     are in-process calls, so it runs on the event loop. On PostgreSQL they are network round
-    trips, so it runs in the thread pool (only reached with TIERDESK_GROUP_COMMIT=1 there)."""
+    trips, so it runs in the thread pool."""
     if data.requester is not None or request.app.state.ticket_writer is None:
         return None
     if request.app.state.inline_reads:
