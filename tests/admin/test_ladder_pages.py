@@ -326,6 +326,7 @@ def test_a_tier_that_holds_tickets_cannot_be_deleted_and_the_page_says_switch_it
     supervisor: Browser, hd: f.Helpdesk, db: Session
 ) -> None:
     f.ticket(db, f.actor(db, hd.users["carol"]), START)  # lands in the default tier, L1
+    db.commit()  # as a request would: the counters are written at commit
     r = supervisor.post(f"/settings/tiers/{hd.tiers['L1']}/delete", {})
     assert r.status_code == 422 and "holds 1 ticket(s)" in r.text and "switch it off" in r.text
     db.expire_all()

@@ -56,7 +56,7 @@ def _busy_morning(db: Session, hd: f.Helpdesk, clock: FrozenClock) -> dict[str, 
         clock.now(),
     )
     tickets.update_ticket(db, SYSTEM, t["d"].id, TicketPatch(status="solved"), clock.now())
-    db.flush()
+    db.commit()  # as a request would: the counters are written at commit
     return t
 
 

@@ -41,6 +41,7 @@ if not URL.startswith("postgres"):
 from tests import factories as f  # noqa: E402
 from tests.sla import factories as sf  # noqa: E402
 from tierdesk.core.db import Database, normalise_url  # noqa: E402
+from tierdesk.core.memo import memo_scope  # noqa: E402
 from tierdesk.core.migrate import upgrade  # noqa: E402
 from tierdesk.core.security import SYSTEM  # noqa: E402
 from tierdesk.tiers import service as tiers  # noqa: E402
@@ -321,3 +322,49 @@ def _kill_after_claim(victim: subprocess.Popen[str], engine: Engine) -> None:
         == 0
     )
     assert scalar(engine, "SELECT count(*) FROM ticket_events WHERE kind = 'escalated'") == 0
+
+
+def test_a_scheduler_leaves_alone_every_timer_of_a_ticket_another_one_is_working_on(
+    server: Server, fresh: str, engine: Engine
+) -> None:
+    """Two schedulers in one process, their steps interleaved by hand: the first has claimed
+    some time boxes and is about to escalate those tickets (which changes their other
+    timers). The second, ticking meanwhile, must neither claim those tickets' other timers
+    nor wait for them; it used to claim them, and the two then deadlocked."""
+    from tierdesk.sla import service as sla
+    from tierdesk.sla import tasks
+
+    database = Database(fresh)
+    try:
+        with database.session(write=True) as first, database.session(write=True) as second:
+            boxes = sla.claim_due(first, NOW, 50, boxes=True)
+            held = {t.ticket_id for t in boxes}
+            assert len(held) == 50
+
+            second.execute(text("SET LOCAL lock_timeout = '3s'"))  # waiting would fail the test
+            result = tasks.tick(second, NOW, batch=TICKETS, box_batch=20)
+            fired = {
+                ticket_id
+                for (ticket_id,) in second.execute(
+                    text("SELECT ticket_id FROM sla_timers WHERE fired_at IS NOT NULL")
+                )
+            }
+            assert result.breached == TICKETS - len(held) + 20
+            assert fired & held == set()
+            second.commit()
+
+            first_result = tasks.TickResult()
+            with memo_scope(first):
+                tasks._breach(first, boxes, NOW, first_result)
+            first.commit()
+            assert first_result.escalated == len(held)
+
+        while True:  # the rest, as the scheduler loop would
+            with database.session(write=True) as db:
+                result = tasks.tick(db, NOW)
+                db.commit()
+            if not result.fired:
+                break
+    finally:
+        database.dispose()
+    assert_each_due_timer_fired_exactly_once(engine, server)

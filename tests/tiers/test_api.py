@@ -156,6 +156,7 @@ def test_deleting_a_tier_that_holds_tickets_is_a_409_and_an_empty_one_goes(
 ) -> None:
     hd = f.helpdesk(db)
     f.ticket(db, f.actor(db, hd.users["carol"]), clock.now())  # in L1, the default tier
+    db.commit()  # as a request would: the counters are written at commit
     sup = h(db, hd.users["supervisor"], clock)
     r = client.delete(f"/api/v1/tiers/{hd.tiers['L1']}", headers=sup)
     assert r.status_code == 409 and "holds 1 ticket(s)" in r.json()["detail"]

@@ -39,6 +39,7 @@ def test_metrics_expose_latency_histogram_and_tickets_by_status_and_tier(
 ) -> None:
     hd = f.helpdesk(db)
     f.ticket(db, f.actor(db, hd.users["l1"]), clock.now(), requester_id=hd.customers["carol"])
+    db.commit()  # as a request would: the counters are written at commit
     client.get("/healthz")
     text = client.get("/metrics").text
     assert (

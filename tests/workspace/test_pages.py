@@ -105,6 +105,7 @@ def test_tier_queue_lists_its_open_tickets_with_the_counter_badge(
 ) -> None:
     a = new_ticket(db, hd, clock, subject="Printer on fire")
     b = new_ticket(db, hd, clock, subject="Invoice twice", tier_id=hd.tiers["L2"])
+    db.commit()  # as a request would: the counters are written at commit
     sign_in(client, "sup@desk.example.com")
     r = client.get("/desk/tier/L1")
     assert r.status_code == 200

@@ -110,12 +110,14 @@ def claim(
     time-in-tier timers (True), all but those (False), any (None).
 
     The SELECT walks the matching partial index only (O(due)). On PostgreSQL it takes row
-    locks with SKIP LOCKED so concurrent schedulers take disjoint rows; the UPDATE is
+    locks on the timers and their tickets with SKIP LOCKED, so concurrent schedulers take
+    disjoint tickets (see _claim_statement); the UPDATE is
     conditional on the column still being NULL, so a row is claimed exactly once even if
     two schedulers read it. Claim and action share the caller's transaction: a crash before
     commit un-claims the rows and the next tick fires them.
     """
-    rows = db.execute(_claim_statement(column, boxes), {"claim_now": now, "claim_limit": limit}).all()
+    stmt = _claim_statement(column, boxes, db.get_bind().dialect.name == "postgresql")
+    rows = db.execute(stmt, {"claim_now": now, "claim_limit": limit}).all()
     if not rows:
         return []
     # Plain rows, not ORM objects: building thousands of SlaTimer instances was most of a
@@ -128,10 +130,19 @@ def claim(
     return sorted(map(ClaimedTimer._make, rows), key=lambda t: (t.due_at, t.id))
 
 
-@lru_cache(maxsize=8)
-def _claim_statement(column: str, boxes: bool | None) -> Update:
+@lru_cache(maxsize=16)
+def _claim_statement(column: str, boxes: bool | None, lock_tickets: bool) -> Update:
     """The claiming statement, built once per variant (a Core UPDATE on the table: the ORM's
-    bulk-update path and rebuilding the statement each time cost more than a small claim)."""
+    bulk-update path and rebuilding the statement each time cost more than a small claim).
+
+    `lock_tickets` (PostgreSQL): the due timers are picked together with their tickets, and
+    both rows are locked, skipping a timer whose ticket another transaction holds. So a
+    scheduler owns the tickets of every timer it claims, until it commits. Another
+    scheduler can then claim no other timer of those tickets. A person's change waits for
+    the ticket, which it locks before its timers. Locking only the timers let two
+    schedulers deadlock: one escalating a ticket whose time box it had claimed changed
+    that ticket's other timers, which the other scheduler had claimed; the other, writing
+    the breach events of those timers, waited for the ticket (the events' foreign key)."""
     timers = cast(Table, SlaTimer.__table__)
     c = timers.c
     now = bindparam("claim_now", type_=c.due_at.type)
@@ -140,6 +151,10 @@ def _claim_statement(column: str, boxes: bool | None) -> Update:
     stmt = select(c.id).where(
         c.paused_at.is_(None), c.met_at.is_(None), c.cancelled_at.is_(None), stamp.is_(None), deadline <= now
     )
+    if lock_tickets:
+        # The table the timers' ticket_id refers to (this module does not import tickets).
+        ticket = next(iter(c.ticket_id.foreign_keys)).column
+        stmt = stmt.join_from(timers, ticket.table, ticket == c.ticket_id)
     if column == "warned_at":
         # A timer already past its deadline gets its breach, not a warning first (a
         # scheduler that was down must not send both for the same timer).
@@ -154,8 +169,8 @@ def _claim_statement(column: str, boxes: bool | None) -> Update:
     # plan assumed a tenth of the table and chose a hash join over a sequential scan.
     limit = bindparam("claim_limit", type_=Integer(), literal_execute=True)
     due = stmt.order_by(deadline).limit(limit).with_for_update(skip_locked=True)
-    # One statement: the subquery picks the due ids (and, on PostgreSQL, locks them, skipping
-    # rows another scheduler holds); the UPDATE stamps those still unstamped. Binding a
+    # One statement: the subquery picks the due ids (and, on PostgreSQL, locks them and their
+    # tickets, skipping rows another transaction holds); the UPDATE stamps those still unstamped. Binding a
     # thousand ids into an IN list instead cost more than the rest of the batch.
     return (
         update(timers)

@@ -110,8 +110,9 @@ def _breach(db: Session, timers: list[sla.ClaimedTimer], now: datetime, result: 
         for t in timers
         if t.metric == Metric.time_in_tier.value and t.tier_id == by_id[t.ticket_id].tier_id
     }
-    if boxes:  # escalation reads these tickets again, and changes them: lock them first, in order
-        tickets.preload_tickets(db, [t.ticket_id for t in timers if t.id in boxes], for_update=True)
+    if boxes:  # escalation reads these tickets again: one query for them all
+        # (On PostgreSQL the claim has locked them already: repository._claim_statement.)
+        tickets.preload_tickets(db, [t.ticket_id for t in timers if t.id in boxes])
     tickets.record_events(db, SYSTEM, [(t.ticket_id, EventKind.sla_breached, _data(t)) for t in timers], now)
     first_responses = [t.ticket_id for t in timers if t.metric == Metric.first_response.value]
     supervisors: list[int | None] = list(accounts.supervisor_ids(db)) if first_responses else []

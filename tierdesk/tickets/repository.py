@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    event,
     false,
     func,
     insert,
@@ -34,7 +35,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from tierdesk.core.bulk import DriverInsert, id_in
 from tierdesk.core.errors import InvalidInput
@@ -308,15 +309,11 @@ def team_id_of(db: Session, ticket_id: int) -> int | None:
     return db.scalar(select(Ticket.team_id).where(Ticket.id == ticket_id))
 
 
-def by_ids(db: Session, ticket_ids: Sequence[int], for_update: bool = False) -> list[Ticket]:
-    """Tickets by primary key, no authorization (system jobs); `for_update` locks their rows
-    in id order (PostgreSQL; SQLite's one write lock covers it)."""
+def by_ids(db: Session, ticket_ids: Sequence[int]) -> list[Ticket]:
+    """Tickets by primary key, no authorization (system jobs)."""
     if not ticket_ids:
         return []
-    stmt = select(Ticket).where(Ticket.id.in_(sorted(set(ticket_ids))))
-    if for_update:
-        stmt = stmt.order_by(Ticket.id).with_for_update()
-    return list(db.scalars(stmt))
+    return list(db.scalars(select(Ticket).where(Ticket.id.in_(sorted(set(ticket_ids))))))
 
 
 def links(db: Session, ticket_id: int) -> list[TicketLink]:
@@ -375,8 +372,28 @@ def insert_ticket(db: Session, values: dict[str, Any]) -> Ticket:
 
 
 # --- counters --------------------------------------------------------------------------------
+# The (status, tier) counters are a few dozen rows that nearly every ticket write changes. A
+# transaction that changed them as it went held each row it touched until its commit, and
+# two transactions touching two rows in opposite orders deadlocked on PostgreSQL: a customer
+# reopening a pending ticket ((pending, L1) then (open, L1)) while an agent set another one
+# pending ((open, L1) then (pending, L1)); or two SLA schedulers each escalating tickets of
+# several statuses in one tick. So a transaction only adds its changes up in the session
+# (`bump_counter`), and writes the sums when it commits, as its last statements, in one
+# order: (status, tier). Those rows are then held only from there to COMMIT, and no two
+# transactions can wait on each other for them.
+_PENDING = "tierdesk.tickets.counter_deltas"
+
+
+def _pending(db: Session) -> dict[tuple[str, int], int]:
+    pending: dict[tuple[str, int], int] | None = db.info.get(_PENDING)
+    if pending is None:
+        pending = db.info[_PENDING] = {}
+    return pending
+
+
 def tickets_in_tier(db: Session, tier_id: int) -> int:
     """Tickets of any status in a tier, from the kept counters (no scan)."""
+    write_counters(db)
     total = db.scalar(select(func.sum(TicketCounter.count)).where(TicketCounter.tier_id == tier_id))
     return int(total or 0)
 
@@ -398,18 +415,54 @@ _COUNTER_UPSERT = {name: _counter_upsert(name) for name in ("postgresql", "sqlit
 
 
 def bump_counter(db: Session, status: str, tier_id: int | None, delta: int) -> None:
-    """Add `delta` to the (status, tier) counter with one upsert (no read-modify-write race)."""
-    stmt = _COUNTER_UPSERT[db.get_bind().dialect.name]
-    db.connection().execute(stmt, {"status": status, "tier_id": tier_id or 0, "delta": delta})
+    """Add `delta` to the (status, tier) counter when this transaction commits (see above)."""
+    pending = _pending(db)
+    key = (status, tier_id or 0)
+    pending[key] = pending.get(key, 0) + delta
 
 
 def bump_counters(db: Session, deltas: Mapping[tuple[str, int | None], int]) -> None:
-    """bump_counter for each (status, tier) of `deltas`: one upsert per pair, not per ticket."""
+    """bump_counter for each (status, tier) of `deltas`."""
+    pending = _pending(db)
     for (status, tier_id), delta in deltas.items():
-        bump_counter(db, status, tier_id, delta)
+        key = (status, tier_id or 0)
+        pending[key] = pending.get(key, 0) + delta
+
+
+def write_counters(db: Session) -> None:
+    """Write the counter changes this transaction has added up so far: one upsert per
+    (status, tier) whose sum is not zero, in (status, tier) order. Runs when the session
+    commits (`_write_at_commit`) and before the counters are read in the same transaction."""
+    pending: dict[tuple[str, int], int] | None = db.info.pop(_PENDING, None)
+    if not pending:
+        return
+    stmt = _COUNTER_UPSERT[db.get_bind().dialect.name]
+    conn = db.connection()
+    for status, tier_id in sorted(pending):
+        delta = pending[(status, tier_id)]
+        if delta:
+            conn.execute(stmt, {"status": status, "tier_id": tier_id, "delta": delta})
+
+
+def _write_at_commit(session: Session) -> None:
+    if _PENDING in session.info:
+        write_counters(session)
+
+
+def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
+    # A rolled-back transaction's changes die with it. (A savepoint's rollback leaves them:
+    # no code changes the counters inside a savepoint.)
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+if not event.contains(Session, "before_commit", _write_at_commit):
+    event.listen(Session, "before_commit", _write_at_commit)
+    event.listen(Session, "after_transaction_end", _forget_at_end)
 
 
 def counters(db: Session) -> list[tuple[str, int, int]]:
+    write_counters(db)
     return [
         (s, t, c)
         for s, t, c in db.execute(select(TicketCounter.status, TicketCounter.tier_id, TicketCounter.count))

@@ -624,15 +624,10 @@ def ensure_tier_unused(db: Session, tier_id: int) -> None:
         )
 
 
-def preload_tickets(db: Session, ticket_ids: Sequence[int], for_update: bool = False) -> dict[int, Ticket]:
+def preload_tickets(db: Session, ticket_ids: Sequence[int]) -> dict[int, Ticket]:
     """Load many tickets in one query for a job (no authorization: system use only). Inside
-    a memo scope they also serve later `get_ticket(SYSTEM, …)` calls without a query.
-
-    `for_update` also locks them, all at once and in id order, before the job changes any:
-    a batch that locked each ticket only as it came to it, and bumped the shared status
-    counters in between, could deadlock with another scheduler doing the same on PostgreSQL
-    (each holding a counter row the other needed, waiting for a ticket the other held)."""
-    loaded = {t.id: t for t in repo.by_ids(db, ticket_ids, for_update)}
+    a memo scope they also serve later `get_ticket(SYSTEM, …)` calls without a query."""
+    loaded = {t.id: t for t in repo.by_ids(db, ticket_ids)}
     for ticket_id, ticket in loaded.items():
         remember(db, ("ticket", SYSTEM, ticket_id), ticket)
     return loaded
