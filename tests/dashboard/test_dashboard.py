@@ -3,6 +3,8 @@ and administrators see it (API and page)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -116,7 +118,7 @@ def test_created_and_solved_per_day_cover_14_days_in_the_viewers_time_zone(
     assert {d.day.isoformat(): d.created for d in tokyo.days}["2026-03-05"] == 1
 
 
-def test_a_breached_sla_target_shows_until_it_is_met_and_one_due_within_the_hour_shows_live(
+def test_a_breached_sla_target_shows_until_it_is_met_and_one_due_within_the_hour_is_counted(
     db: Session, hd: f.Helpdesk, clock: FrozenClock
 ) -> None:
     t = _busy_morning(db, hd, clock)  # first response due 10:00 UTC on the office calendar
@@ -177,6 +179,25 @@ def test_slow_figures_are_cached_for_a_minute_and_live_ones_are_not(
     clock.advance(seconds=31)
     third = service.dashboard(db, sup, clock.now(), cache)
     assert third.as_of == clock.now() and third.days[-1].created == 1
+
+
+def test_a_target_past_due_that_the_scheduler_has_not_fired_shows_at_once_through_the_cache(
+    db: Session, hd: f.Helpdesk, clock: FrozenClock
+) -> None:
+    _busy_morning(db, hd, clock)  # three L1 first responses due at 10:00 UTC
+    cache = service.DashboardCache()
+    sup = _supervisor(db, hd)
+    clock.advance(minutes=59, seconds=30)
+    before = {(r.tier, r.metric): r for r in service.dashboard(db, sup, clock.now(), cache).sla}
+    assert (before[("L1", "first_response")].due_next_hour, before[("L1", "first_response")].overdue) == (
+        3,
+        0,
+    )
+    clock.advance(seconds=40)  # 10:00:10, and the scheduler is late: nothing fired
+    after = service.dashboard(db, sup, clock.now(), cache)
+    row = {(r.tier, r.metric): r for r in after.sla}[("L1", "first_response")]
+    assert row.overdue == 3  # live
+    assert after.as_of == clock.now() - timedelta(seconds=40) and row.due_next_hour == 3  # as of then
 
 
 # --- who may see it ------------------------------------------------------------------------

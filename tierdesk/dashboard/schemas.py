@@ -21,15 +21,17 @@ class TierTickets(BaseModel):
 
 
 class SlaRow(BaseModel):
-    """SLA targets of one tier and metric: breached and not yet met (cached), running out
-    within the hour (live)."""
+    """SLA targets of one tier and metric: breached and not yet met, and running out within
+    the hour (both cached, as of `as_of`); overdue and not yet fired (live)."""
 
     tier_id: int | None
     tier: str
     metric: str
     breached: int = Field(0, description="Fired and not yet met (paused ones included)")
-    overdue: int = Field(0, description="Past due but not yet fired by the scheduler (it is late)")
-    due_next_hour: int = Field(0, description="Running targets that run out within the next hour")
+    overdue: int = Field(0, description="Past due but not yet fired by the scheduler (it is late); live")
+    due_next_hour: int = Field(
+        0, description="Running targets that run out within the hour after `as_of` (cached)"
+    )
 
 
 class MoveRow(BaseModel):

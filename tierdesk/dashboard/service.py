@@ -3,8 +3,9 @@
 Every figure is an aggregate over something that does not grow with the ticket table:
 
 - tickets per tier and status: the maintained `ticket_counters` (a few dozen rows), live;
-- SLA targets running out within the hour (and overdue ones the scheduler has not fired
-  yet): a range of the partial index `ix_sla_timers_due`, live;
+- SLA targets overdue that the scheduler has not fired yet: the head of the partial index
+  `ix_sla_timers_due` up to now (empty while the scheduler keeps up), live;
+- SLA targets running out within the hour: a range of `ix_sla_timers_due`;
 - SLA targets breached and not yet met: the partial index `ix_sla_timers_breached`;
 - escalations / de-escalations (7 days) and created / solved per day (14 days): ranges of
   `ix_ticket_events_kind_at` and the partial `ix_ticket_events_solved`;
@@ -12,8 +13,8 @@ Every figure is an aggregate over something that does not grow with the ticket t
 - CSAT (7 days): a range of `ix_satisfaction_ratings_rated`; KB deflection: the kb report
   over the answer-bot sessions of the last 7 days.
 
-The last five read as many rows as the desk had events, breaches, open assigned tickets or
-ratings in their window: at 1M tickets that can be tens of thousands of index entries, so
+The last six read as many rows as the desk had targets due, events, breaches, open
+assigned tickets or ratings in their window: at 1M tickets that can be tens of thousands of index entries, so
 they are computed at most once per `CACHE_SECONDS` per process (per viewer time zone, since
 days are counted in it) and shown "as of" the time they were computed. The two live figures
 are read on every request. Nothing here reads the tickets table row by row.
@@ -90,6 +91,7 @@ class Slow:
 
     as_of: datetime
     breached: list[tuple[int | None, str, int]]
+    due: list[tuple[int | None, str, int]]  # running out within DUE_WINDOW of as_of
     moves: list[MoveRow]
     days: list[DayRow]
     agents: list[AgentLoad]
@@ -249,6 +251,7 @@ def _slow(db: Session, actor: Actor, now: datetime, zone: ZoneInfo) -> Slow:
     return Slow(
         as_of=now,
         breached=sla.breached_open_counts(db),
+        due=sla.due_counts(db, now, now + DUE_WINDOW),
         moves=_moves(db, now, today, names),
         days=_days(db, zone, now),
         agents=_agents(db, actor, names, queues),
@@ -285,9 +288,7 @@ def _tickets(db: Session, ladder: list[Tier]) -> list[TierTickets]:
     return sorted(rows.values(), key=lambda r: level.get(r.tier_id or 0, (99, 0)))
 
 
-def _sla(
-    db: Session, now: datetime, breached: list[tuple[int | None, str, int]], names: dict[int, str]
-) -> list[SlaRow]:
+def _sla(db: Session, now: datetime, slow: Slow, names: dict[int, str]) -> list[SlaRow]:
     rows: dict[tuple[int | None, str], SlaRow] = {}
 
     def row(tier_id: int | None, metric: str) -> SlaRow:
@@ -296,12 +297,12 @@ def _sla(
             rows[key] = SlaRow(tier_id=tier_id, tier=names.get(tier_id or 0, ""), metric=metric)
         return rows[key]
 
-    for tier_id, metric, n in breached:
+    for tier_id, metric, n in slow.breached:
         row(tier_id, metric).breached += n
-    for tier_id, metric, overdue, due in sla.due_counts(db, now, now + DUE_WINDOW):
-        r = row(tier_id, metric)
-        r.overdue += overdue
-        r.due_next_hour += due
+    for tier_id, metric, n in slow.due:
+        row(tier_id, metric).due_next_hour += n
+    for tier_id, metric, n in sla.overdue_counts(db, now):  # live
+        row(tier_id, metric).overdue += n
     return sorted(rows.values(), key=lambda r: (r.tier or "~", r.metric))
 
 
@@ -324,7 +325,7 @@ def dashboard(db: Session, actor: Actor, now: datetime, cache: DashboardCache | 
         cache_seconds=int(cache.ttl.total_seconds()) if cache is not None else 0,
         timezone=zone.key,
         tickets=_tickets(db, ladder),
-        sla=_sla(db, now, slow.breached, names),
+        sla=_sla(db, now, slow, names),
         moves=slow.moves,
         days=slow.days,
         agents=slow.agents,

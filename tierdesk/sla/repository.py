@@ -14,7 +14,6 @@ from sqlalchemy import (
     Table,
     Update,
     bindparam,
-    case,
     func,
     literal_column,
     or_,
@@ -192,25 +191,30 @@ def breached_open_counts(db: Session) -> list[tuple[int | None, str, int]]:
     return [(t, m, int(n)) for t, m, n in db.execute(stmt)]
 
 
-def due_counts(db: Session, now: datetime, until: datetime) -> list[tuple[int | None, str, int, int]]:
-    """(tier_id, metric, overdue, due by `until`) of running, unfired targets due by
-    `until`: a range of the partial ix_sla_timers_due. Overdue = past due but not yet fired
-    by the scheduler (it is late); the rest run out between now and `until`."""
-    # The predicate of ix_sla_timers_due in full (fired_at IS NULL AND running), then the range.
-    stmt = (
-        select(
-            SlaTimer.tier_id,
-            SlaTimer.metric,
-            func.sum(case((SlaTimer.due_at <= now, 1), else_=0)),
-            func.sum(case((SlaTimer.due_at > now, 1), else_=0)),
-        )
+def _running_unfired_counts(*window: ColumnElement[bool]) -> Select[int | None, str, int]:
+    """(tier_id, metric, n) of running, unfired targets in a due_at window: the predicate of
+    the partial ix_sla_timers_due in full (so the index is used), then the range."""
+    return (
+        select(SlaTimer.tier_id, SlaTimer.metric, func.count())
         .where(
             SlaTimer.fired_at.is_(None),
             SlaTimer.paused_at.is_(None),
             SlaTimer.met_at.is_(None),
             SlaTimer.cancelled_at.is_(None),
-            SlaTimer.due_at <= until,
+            *window,
         )
         .group_by(SlaTimer.tier_id, SlaTimer.metric)
     )
-    return [(t, m, int(a or 0), int(b or 0)) for t, m, a, b in db.execute(stmt)]
+
+
+def overdue_counts(db: Session, now: datetime) -> list[tuple[int | None, str, int]]:
+    """(tier_id, metric, n) of running targets past due that the scheduler has not fired yet
+    (it is late): the head of ix_sla_timers_due up to `now`, empty while it keeps up."""
+    return [(t, m, int(n)) for t, m, n in db.execute(_running_unfired_counts(SlaTimer.due_at <= now))]
+
+
+def due_counts(db: Session, now: datetime, until: datetime) -> list[tuple[int | None, str, int]]:
+    """(tier_id, metric, n) of running targets that run out after `now` and by `until`: a
+    range of ix_sla_timers_due, as long as the number of targets due in the window."""
+    window = (SlaTimer.due_at > now, SlaTimer.due_at <= until)
+    return [(t, m, int(n)) for t, m, n in db.execute(_running_unfired_counts(*window))]

@@ -609,6 +609,11 @@ def breached_open_counts(db: Session) -> list[tuple[int | None, str, int]]:
     return repo.breached_open_counts(db)
 
 
-def due_counts(db: Session, now: datetime, until: datetime) -> list[tuple[int | None, str, int, int]]:
-    """(tier_id, metric, overdue not yet fired, running out before `until`) of running targets."""
+def overdue_counts(db: Session, now: datetime) -> list[tuple[int | None, str, int]]:
+    """(tier_id, metric, n) of running targets past due and not yet fired (the scheduler is late)."""
+    return repo.overdue_counts(db, now)
+
+
+def due_counts(db: Session, now: datetime, until: datetime) -> list[tuple[int | None, str, int]]:
+    """(tier_id, metric, n) of running targets that run out after `now` and by `until`."""
     return repo.due_counts(db, now, until)
