@@ -371,6 +371,23 @@ def test_requester_and_organization_panel(
     assert side.count(t.number) == 0  # the ticket itself is not listed as "another" ticket
 
 
+def test_the_requester_panel_never_mentions_a_ticket_the_agent_may_not_see(
+    client: TestClient, db: Session, hd: f.Helpdesk, clock: FrozenClock
+) -> None:
+    hidden = new_ticket(db, hd, clock, subject="Card skimmed at the kiosk", team_id=hd.teams["fraud"])
+    seen = new_ticket(db, hd, clock, subject="Earlier question")
+    t = new_ticket(db, hd, clock, subject="Current problem")
+    sign_in(client, "l1@desk.example.com")  # L1, not in the need-to-know fraud team
+    html = client.get(f"/tickets/{t.number}").text
+    side = html[html.index('class="card profile"') : html.index('id="articles"')]
+    assert seen.number in side
+    assert hidden.number not in html and "Card skimmed" not in html
+    sign_in(client, "admin@desk.example.com")  # who may see it finds it in the same panel
+    html = client.get(f"/tickets/{t.number}").text
+    side = html[html.index('class="card profile"') : html.index('id="articles"')]
+    assert hidden.number in side and "Card skimmed" in side
+
+
 def test_linked_bug_and_duplicates_are_shown(
     client: TestClient, db: Session, hd: f.Helpdesk, clock: FrozenClock
 ) -> None:

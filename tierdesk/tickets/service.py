@@ -931,6 +931,39 @@ def list_tickets(
     return repo.list_page(db, actor, flt, sort, cursor, limit)
 
 
+class TicketLine(NamedTuple):
+    """A ticket as a one-line mention in a side panel: number, subject and status."""
+
+    id: int
+    subject: str
+    status: str
+
+    @property
+    def number(self) -> str:
+        return f"T-{self.id}"
+
+
+def ticket_lines(
+    db: Session,
+    actor: Actor,
+    statuses: Sequence[str],
+    limit: int,
+    *,
+    requester_id: int | None = None,
+    organization_id: int | None = None,
+) -> list[TicketLine]:
+    """The newest `limit` tickets `actor` may see of one requester or one organization with
+    one of `statuses`, as one-line mentions (a side panel shows three fields)."""
+    require_signed_in(actor)
+    if (requester_id is None) == (organization_id is None):
+        raise ValueError("ticket_lines takes one of requester_id and organization_id")
+    column, value = (
+        ("requester_id", requester_id) if requester_id is not None else ("organization_id", organization_id)
+    )
+    rows = repo.lines_of(db, actor, column, cast(int, value), tuple(statuses), limit)
+    return [TicketLine._make(row) for row in rows]
+
+
 def list_messages(db: Session, actor: Actor, ticket_id: int) -> list[Message]:
     ticket = get_ticket(db, actor, ticket_id)
     return repo.messages(db, ticket.id, include_internal=actor.is_staff)

@@ -13,6 +13,7 @@ tickets, team queues, swarms, breaching soon) are index-range counts stopped at
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +35,7 @@ from tierdesk.swarms.schemas import SwarmOut
 from tierdesk.tickets import service as tickets
 from tierdesk.tickets.models import LinkKind, Message, MessageKind, Priority, Status, Ticket, TicketLink
 from tierdesk.tickets.schemas import EventOut
-from tierdesk.tickets.service import DueTarget, TicketFilter
+from tierdesk.tickets.service import DueTarget, TicketFilter, TicketLine
 from tierdesk.tiers import service as tiers
 from tierdesk.tiers.schemas import TeamOut
 from tierdesk.tiers.service import TierView
@@ -259,9 +260,9 @@ class Profile:
     requester: Customer | None
     organization: Organization | None
     dedicated_team: str
-    requester_open: list[Ticket]
-    requester_recent: list[Ticket]
-    organization_open: list[Ticket]
+    requester_open: list[TicketLine]
+    requester_recent: list[TicketLine]
+    organization_open: list[TicketLine]
 
 
 @dataclass
@@ -302,18 +303,18 @@ def _profile(db: Session, actor: Actor, ticket: Ticket) -> Profile:
         team = tiers.team_by_id(db, org.dedicated_team_id)
         dedicated = team.name if team else ""
 
-    def others(flt: TicketFilter) -> list[Ticket]:
-        rows, _ = tickets.list_tickets(db, actor, flt, "-created_at", None, PANEL_LIMIT + 1)
+    def others(statuses: Sequence[str], **whose: int) -> list[TicketLine]:
+        rows = tickets.ticket_lines(db, actor, statuses, PANEL_LIMIT + 1, **whose)
         return [t for t in rows if t.id != ticket.id][:PANEL_LIMIT]
 
     return Profile(
         requester=requester,
         organization=org,
         dedicated_team=dedicated,
-        requester_open=others(TicketFilter(requester_id=ticket.requester_id, status=OPEN_STATUSES)),
+        requester_open=others(OPEN_STATUSES, requester_id=ticket.requester_id),
         # Recent = finished ones: the open ones are listed just above.
-        requester_recent=others(TicketFilter(requester_id=ticket.requester_id, status=FINISHED)),
-        organization_open=others(TicketFilter(organization_id=org.id, status=OPEN_STATUSES)) if org else [],
+        requester_recent=others(FINISHED, requester_id=ticket.requester_id),
+        organization_open=others(OPEN_STATUSES, organization_id=org.id) if org else [],
     )
 
 
