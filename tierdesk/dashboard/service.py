@@ -14,9 +14,9 @@ Every figure is an aggregate over something that does not grow with the ticket t
   over the answer-bot sessions of the last 7 days.
 
 The last six read as many rows as the desk had targets due, events, breaches, open
-assigned tickets or ratings in their window: at 1M tickets that can be tens of thousands of index entries, so
-they are computed at most once per `CACHE_SECONDS` per process (per viewer time zone, since
-days are counted in it) and shown "as of" the time they were computed. The two live figures
+assigned tickets or ratings in their window: at 1M tickets that can be tens of thousands of
+index entries, so they are computed at most once per `CACHE_SECONDS` per process (per viewer
+time zone, since days are counted in it) and shown "as of" the time they were computed. The two live figures
 are read on every request. Nothing here reads the tickets table row by row.
 
 The figures count every ticket, need-to-know ones included (they are numbers, not tickets);

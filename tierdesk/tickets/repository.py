@@ -449,16 +449,14 @@ def bump_counter(db: Session, status: str, tier_id: int | None, delta: int) -> N
 
 def bump_counters(db: Session, deltas: Mapping[tuple[str, int | None], int]) -> None:
     """bump_counter for each (status, tier) of `deltas`."""
-    pending = _pending(db)
     for (status, tier_id), delta in deltas.items():
-        key = (status, tier_id or 0)
-        pending[key] = pending.get(key, 0) + delta
+        bump_counter(db, status, tier_id, delta)
 
 
 def write_counters(db: Session) -> None:
     """Write the counter changes this transaction has added up so far: one upsert per
     (status, tier) whose sum is not zero, in (status, tier) order. Runs when the session
-    commits (`_write_at_commit`) and before the counters are read in the same transaction."""
+    commits (a `before_commit` hook) and before the counters are read in the same transaction."""
     pending: dict[tuple[str, int], int] | None = db.info.pop(_PENDING, None)
     if not pending:
         return
@@ -470,11 +468,6 @@ def write_counters(db: Session) -> None:
             conn.execute(stmt, {"status": status, "tier_id": tier_id, "delta": delta})
 
 
-def _write_at_commit(session: Session) -> None:
-    if _PENDING in session.info:
-        write_counters(session)
-
-
 def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
     # A rolled-back transaction's changes die with it. (A savepoint's rollback leaves them:
     # no code changes the counters inside a savepoint.)
@@ -482,8 +475,8 @@ def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-if not event.contains(Session, "before_commit", _write_at_commit):
-    event.listen(Session, "before_commit", _write_at_commit)
+if not event.contains(Session, "before_commit", write_counters):
+    event.listen(Session, "before_commit", write_counters)
     event.listen(Session, "after_transaction_end", _forget_at_end)
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
@@ -946,21 +946,16 @@ class TicketLine(NamedTuple):
 def ticket_lines(
     db: Session,
     actor: Actor,
+    column: Literal["requester_id", "organization_id"],
+    value: int,
     statuses: Sequence[str],
     limit: int,
-    *,
-    requester_id: int | None = None,
-    organization_id: int | None = None,
 ) -> list[TicketLine]:
-    """The newest `limit` tickets `actor` may see of one requester or one organization with
-    one of `statuses`, as one-line mentions (a side panel shows three fields)."""
+    """The newest `limit` tickets `actor` may see whose `column` is `value` (one requester's
+    or one organization's) with one of `statuses`, as one-line mentions (a side panel shows
+    three fields)."""
     require_signed_in(actor)
-    if (requester_id is None) == (organization_id is None):
-        raise ValueError("ticket_lines takes one of requester_id and organization_id")
-    column, value = (
-        ("requester_id", requester_id) if requester_id is not None else ("organization_id", organization_id)
-    )
-    rows = repo.lines_of(db, actor, column, cast(int, value), tuple(statuses), limit)
+    rows = repo.lines_of(db, actor, column, value, tuple(statuses), limit)
     return [TicketLine._make(row) for row in rows]
 
 

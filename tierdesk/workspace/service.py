@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -303,18 +303,20 @@ def _profile(db: Session, actor: Actor, ticket: Ticket) -> Profile:
         team = tiers.team_by_id(db, org.dedicated_team_id)
         dedicated = team.name if team else ""
 
-    def others(statuses: Sequence[str], **whose: int) -> list[TicketLine]:
-        rows = tickets.ticket_lines(db, actor, statuses, PANEL_LIMIT + 1, **whose)
+    def others(
+        column: Literal["requester_id", "organization_id"], value: int, statuses: Sequence[str]
+    ) -> list[TicketLine]:
+        rows = tickets.ticket_lines(db, actor, column, value, statuses, PANEL_LIMIT + 1)
         return [t for t in rows if t.id != ticket.id][:PANEL_LIMIT]
 
     return Profile(
         requester=requester,
         organization=org,
         dedicated_team=dedicated,
-        requester_open=others(OPEN_STATUSES, requester_id=ticket.requester_id),
+        requester_open=others("requester_id", ticket.requester_id, OPEN_STATUSES),
         # Recent = finished ones: the open ones are listed just above.
-        requester_recent=others(FINISHED, requester_id=ticket.requester_id),
-        organization_open=others(OPEN_STATUSES, organization_id=org.id) if org else [],
+        requester_recent=others("requester_id", ticket.requester_id, FINISHED),
+        organization_open=others("organization_id", org.id, OPEN_STATUSES) if org else [],
     )
 
 
