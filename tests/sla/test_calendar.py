@@ -11,7 +11,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tierdesk.sla.calendar import BusinessCalendar, add_business_time, business_time_between
+from tierdesk.sla.calendar import (
+    BusinessCalendar,
+    add_business_time,
+    add_business_times,
+    business_time_between,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -423,6 +428,36 @@ def test_a_24_7_calendar_is_plain_elapsed_time_in_any_zone(
     start = start.astimezone(UTC)  # so that `+` below is elapsed time, not wall-clock time
     assert add_business_time(start, duration, cal) == start + duration
     assert business_time_between(start, start + duration, cal) == duration
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    start=instants(),
+    duration=st.timedeltas(timedelta(0), timedelta(days=90)),
+)
+def test_the_round_the_clock_shortcut_gives_what_walking_the_days_gives(
+    zone: str, start: datetime, duration: timedelta
+) -> None:
+    # A holiday long past keeps the same hours off the shortcut: every day is walked.
+    walked = BusinessCalendar(zone, {d: ((0, 1440),) for d in range(7)}, frozenset({date(1900, 1, 1)}))
+    assert add_business_time(start, duration, BusinessCalendar.always_open(zone)) == add_business_time(
+        start, duration, walked
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), cal=calendars(), start=instants())
+def test_several_durations_from_one_start_give_what_each_gives_on_its_own(
+    data: st.DataObject, cal: BusinessCalendar, start: datetime
+) -> None:
+    many = data.draw(st.lists(durations(cal), max_size=8))
+    assert add_business_times(start, many, cal) == [add_business_time(start, d, cal) for d in many]
+
+
+def test_a_negative_duration_among_several_is_rejected() -> None:
+    with pytest.raises(ValueError, match="must not be negative"):
+        add_business_times(datetime(2026, 3, 6, 12, tzinfo=UTC), [H, -M], office())
 
 
 @settings(max_examples=200, deadline=None)

@@ -33,7 +33,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["BusinessCalendar", "add_business_time", "business_time_between"]
+__all__ = ["BusinessCalendar", "add_business_time", "add_business_times", "business_time_between"]
 
 Span = tuple[int, int]  # [start, end) in minutes since local midnight, or in UTC microseconds
 
@@ -155,6 +155,8 @@ class BusinessCalendar:
     _days: dict[int, tuple[Span, ...]] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
+    # Open round the clock every day, with no holidays: business time is elapsed time.
+    _always_open: bool = field(init=False, repr=False, compare=False, hash=False, default=False)
 
     def __post_init__(self) -> None:
         try:
@@ -174,6 +176,8 @@ class BusinessCalendar:
         object.__setattr__(self, "hours", MappingProxyType(hours))
         object.__setattr__(self, "holidays", frozenset(self.holidays))
         object.__setattr__(self, "yearly_holidays", frozenset(self.yearly_holidays))
+        always = all(hours.get(d) == ((0, _DAY_MINUTES),) for d in range(7))
+        object.__setattr__(self, "_always_open", always and not self.holidays and not self.yearly_holidays)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # MappingProxyType does not pickle; rebuild from plain data.
@@ -309,20 +313,40 @@ def add_business_time(start: datetime, duration: timedelta, calendar: BusinessCa
     exactly on a closing time is that closing time, not the next opening. Raises ValueError on a
     naive ``start``, a negative duration, or a calendar that never opens.
     """
+    return add_business_times(start, (duration,), calendar)[0]
+
+
+def add_business_times(
+    start: datetime, durations: Sequence[timedelta], calendar: BusinessCalendar
+) -> list[datetime]:
+    """``add_business_time(start, d, calendar)`` for each of ``durations``, in their order, with
+    one walk over the calendar's opening hours (a new ticket's timers all start at once: each
+    one's deadline and warning come from the same walk)."""
     t = _to_us(start)
-    if duration < timedelta(0):
-        raise ValueError(f"duration must not be negative, got {duration}")
+    wanted = [_td_us(d) for d in durations]
+    if any(w < 0 for w in wanted):
+        raise ValueError(f"duration must not be negative, got {min(durations)}")
     if not calendar.hours:
         raise ValueError("calendar has no opening hours")
-    remaining = _td_us(duration)
-    if remaining == 0:
-        return _from_us(t)
-    for span_start, span_end in calendar._spans(t):
-        length = span_end - span_start
-        if remaining <= length:
-            return _from_us(span_start + remaining)
-        remaining -= length
-    raise AssertionError("unreachable: _spans without a bound never ends")  # pragma: no cover
+    if calendar._always_open:  # every instant counts: plain elapsed time, no walk
+        return [_from_us(t + w) for w in wanted]
+    out: list[datetime] = [_EPOCH] * len(wanted)
+    pending = sorted(range(len(wanted)), key=wanted.__getitem__)
+    k = 0
+    while k < len(pending) and wanted[pending[k]] == 0:
+        out[pending[k]] = _from_us(t)
+        k += 1
+    passed = 0  # business time in the spans already walked
+    if k < len(pending):
+        for span_start, span_end in calendar._spans(t):
+            length = span_end - span_start
+            while k < len(pending) and wanted[pending[k]] - passed <= length:
+                out[pending[k]] = _from_us(span_start + wanted[pending[k]] - passed)
+                k += 1
+            if k == len(pending):
+                break
+            passed += length
+    return out
 
 
 def business_time_between(a: datetime, b: datetime, calendar: BusinessCalendar) -> timedelta:

@@ -24,7 +24,7 @@ from tierdesk.core.errors import InvalidInput
 from tierdesk.core.memo import shared
 from tierdesk.core.security import Actor, require_staff, require_supervisor
 from tierdesk.sla import repository as repo
-from tierdesk.sla.calendar import BusinessCalendar, add_business_time, business_time_between
+from tierdesk.sla.calendar import BusinessCalendar, add_business_times, business_time_between
 from tierdesk.sla.models import Metric, SlaPolicy, SlaTarget, SlaTimer
 from tierdesk.sla.schemas import PolicyIn, PolicyOut, PolicyPatch, TargetOut, TicketSla, TimerOut
 from tierdesk.tiers import service as tiers
@@ -178,17 +178,37 @@ def _consumed_now(db: Session, timer: SlaTimer | _Draft, now: datetime) -> int:
 def _schedule(db: Session, timer: SlaTimer | _Draft, now: datetime) -> None:
     """(Re)compute due_at and warn_at for a running timer whose clock restarts at `now`
     with `consumed_seconds` already used. Never earlier than now."""
-    cal = _calendar(db, timer.calendar_id)
-    timer.resumed_at = now
-    remaining = timer.target_seconds - timer.consumed_seconds
-    timer.due_at = add_business_time(now, timedelta(seconds=remaining), cal) if remaining > 0 else now
-    warn_point = timer.target_seconds * timer.warn_percent // 100
-    if timer.warned_at is not None or timer.warn_percent >= 100:
-        timer.warn_at = None
-    elif warn_point > timer.consumed_seconds:
-        timer.warn_at = add_business_time(now, timedelta(seconds=warn_point - timer.consumed_seconds), cal)
-    else:
-        timer.warn_at = now
+    _schedule_all(db, (timer,), now)
+
+
+def _schedule_all(db: Session, timers: Sequence[SlaTimer | _Draft], now: datetime) -> None:
+    """`_schedule` for several timers at once, with one walk over each calendar for all of
+    their deadlines and warnings (a new ticket starts up to four timers on one calendar).
+    A timer paused at its start keeps its clock stopped (resumed_at stays None)."""
+    by_calendar: dict[int | None, list[SlaTimer | _Draft]] = {}
+    for timer in timers:
+        by_calendar.setdefault(timer.calendar_id, []).append(timer)
+    for calendar_id, group in by_calendar.items():
+        asks: list[tuple[SlaTimer | _Draft, str, timedelta]] = []
+        for timer in group:
+            if timer.paused_at is None:
+                timer.resumed_at = now
+            remaining = timer.target_seconds - timer.consumed_seconds
+            timer.due_at = now
+            if remaining > 0:
+                asks.append((timer, "due_at", timedelta(seconds=remaining)))
+            warn_point = timer.target_seconds * timer.warn_percent // 100
+            if timer.warned_at is not None or timer.warn_percent >= 100:
+                timer.warn_at = None
+            else:
+                timer.warn_at = now
+                if warn_point > timer.consumed_seconds:
+                    asks.append((timer, "warn_at", timedelta(seconds=warn_point - timer.consumed_seconds)))
+        if asks:
+            cal = _calendar(db, calendar_id)
+            at = add_business_times(now, [seconds for _, _, seconds in asks], cal)
+            for (timer, column, _), when in zip(asks, at, strict=True):
+                setattr(timer, column, when)
 
 
 @dataclass(slots=True)
@@ -217,7 +237,6 @@ class _Draft:
 
 
 def _start(
-    db: Session,
     ticket_id: int,
     metric: Metric,
     seconds: int,
@@ -227,7 +246,9 @@ def _start(
     tier_id: int | None,
     now: datetime,
 ) -> _Draft:
-    timer = _Draft(
+    """A timer of `seconds` starting at `now`, not yet scheduled (`_schedule_all` sets its
+    deadline and warning, for all of a ticket's new timers in one calendar walk)."""
+    return _Draft(
         ticket_id=ticket_id,
         metric=metric.value,
         policy_id=policy_id,
@@ -237,8 +258,6 @@ def _start(
         warn_percent=warn_percent,
         started_at=now,
     )
-    _schedule(db, timer, now)
-    return timer
 
 
 def _pause(db: Session, timer: SlaTimer | _Draft, now: datetime) -> None:
@@ -349,7 +368,7 @@ def _calendar_for(facts: TicketFacts, policy: _Policy | None) -> int | None:
 def _start_time_in_tier(
     db: Session, facts: TicketFacts, policy: _Policy | None, targets: Mapping[str, _Target], now: datetime
 ) -> _Draft | None:
-    """The time-in-tier timer the ticket's tier and policy call for (not yet added)."""
+    """The time-in-tier timer the ticket's tier and policy call for (not yet scheduled or added)."""
     if facts.tier_id is None or facts.status in CLOSED_STATUSES:
         return None
     tier = _tier_box(db, facts.tier_id)
@@ -359,7 +378,6 @@ def _start_time_in_tier(
         return None
     calendar_id = facts.org_calendar_id or tier.calendar_id or (policy.calendar_id if policy else None)
     timer = _start(
-        db,
         facts.ticket_id,
         Metric.time_in_tier,
         minutes * 60,
@@ -382,12 +400,12 @@ def _start_target(
     targets: Mapping[str, _Target],
     now: datetime,
 ) -> _Draft | None:
-    """The `metric` timer from the policy's target, if the policy has one (not yet added)."""
+    """The `metric` timer from the policy's target, if the policy has one (not yet scheduled
+    or added)."""
     target = targets.get(metric.value)
     if policy is None or target is None:
         return None
     return _start(
-        db,
         facts.ticket_id,
         metric,
         target.minutes * 60,
@@ -399,8 +417,9 @@ def _start_target(
     )
 
 
-def _add(db: Session, timer: _Draft | None) -> None:
+def _add(db: Session, timer: _Draft | None, now: datetime) -> None:
     if timer is not None:
+        _schedule(db, timer, now)
         db.add(SlaTimer(**{c: getattr(timer, c) for c in _DRAFT_FIELDS}))
 
 
@@ -426,9 +445,9 @@ def plan_created(db: Session, facts: TicketFacts, now: datetime) -> PlannedTimer
         if not (metric == Metric.first_response and facts.first_responded)
     ]
     timers.append(_start_time_in_tier(db, facts, policy, targets, now))
-    return PlannedTimers(
-        tuple(MappingProxyType({c: getattr(t, c) for c in _TIMER_COLUMNS}) for t in timers if t is not None)
-    )
+    started = [t for t in timers if t is not None]
+    _schedule_all(db, started, now)
+    return PlannedTimers(tuple(MappingProxyType({c: getattr(t, c) for c in _TIMER_COLUMNS}) for t in started))
 
 
 def start_planned(db: Session, ticket_id: int, planned: PlannedTimers) -> None:
@@ -486,7 +505,7 @@ def on_public_reply(db: Session, facts: TicketFacts, by_customer: bool, now: dat
     if by_customer:
         if facts.first_responded and not any(t.metric == Metric.next_response.value for t in timers):
             policy, targets = _policy_and_targets(db, facts)
-            _add(db, _start_target(db, facts, Metric.next_response, policy, targets, now))
+            _add(db, _start_target(db, facts, Metric.next_response, policy, targets, now), now)
         db.flush()
         return
     restart_update = False
@@ -500,7 +519,7 @@ def on_public_reply(db: Session, facts: TicketFacts, by_customer: bool, now: dat
             restart_update = restart_update or timer.metric == Metric.periodic_update.value
     if restart_update:
         policy, targets = _policy_and_targets(db, facts)
-        _add(db, _start_target(db, facts, Metric.periodic_update, policy, targets, now))
+        _add(db, _start_target(db, facts, Metric.periodic_update, policy, targets, now), now)
     db.flush()
 
 
@@ -513,7 +532,7 @@ def on_tier_changed(db: Session, facts: TicketFacts, now: datetime) -> None:
             _met(db, timer, now)
     policy, targets = _policy_and_targets(db, facts)
     _retarget_open(db, facts, policy, targets, now, timers)
-    _add(db, _start_time_in_tier(db, facts, policy, targets, now))
+    _add(db, _start_time_in_tier(db, facts, policy, targets, now), now)
     db.flush()
 
 
