@@ -86,12 +86,39 @@ def _start(tmp_path: Path, port: int) -> tuple[subprocess.Popen[bytes], list[int
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
-    # Both workers up and serving: each answers once the supervisor hands it a connection.
-    while len(_children(server.pid)) < 2 or not all(_answers(port) for _ in range(4)):
+    while len(_children(server.pid)) < 2 or not _answers(port):
         assert time.monotonic() < deadline, "the workers did not start"
         assert server.poll() is None, "serve exited"
         time.sleep(0.2)
-    return server, _children(server.pid)
+    workers = _children(server.pid)
+    # A worker gets connections once its app is up: wait until two connections at once are
+    # served one by each, then until both are closed on the workers' side too.
+    while True:
+        pair = [_served(port) for _ in range(2)]
+        spread = sorted(_per_worker(workers, port).values())
+        for c in pair:
+            c.close()
+        if spread == [1, 1]:
+            break
+        assert time.monotonic() < deadline, f"both workers did not take connections: {spread}"
+        time.sleep(0.2)
+    _wait_closed(workers, port, deadline)
+    return server, workers
+
+
+def _served(port: int) -> socket.socket:
+    """A keep-alive connection that has been answered once."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
+    assert c.recv(65536).startswith(b"HTTP/1.1 200")
+    return c
+
+
+def _wait_closed(workers: list[int], port: int, deadline: float) -> None:
+    while any(_per_worker(workers, port).values()):
+        assert time.monotonic() < deadline, "the workers still hold closed connections"
+        time.sleep(0.05)
+    time.sleep(0.3)  # a worker publishes its count when its loop sees the close
 
 
 def _per_worker(workers: list[int], port: int) -> Counter[int]:
@@ -135,13 +162,8 @@ def test_new_connections_go_to_the_worker_with_fewer_open_ones(tmp_path: Path) -
     server, workers = _start(tmp_path, port)
     clients: list[socket.socket] = []
     try:
-        for _ in range(4):
-            c = socket.create_connection(("127.0.0.1", port), timeout=10)
-            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
-            assert c.recv(65536).startswith(b"HTTP/1.1 200")
-            clients.append(c)
-        held = _per_worker(workers, port)
-        assert sorted(held.values()) == [2, 2]
+        clients = [_served(port) for _ in range(4)]
+        assert sorted(_per_worker(workers, port).values()) == [2, 2]
         # One worker's clients leave; the next two connections both go to that worker.
         emptied = workers[0]
         for c in list(clients):
@@ -149,15 +171,11 @@ def test_new_connections_go_to_the_worker_with_fewer_open_ones(tmp_path: Path) -
                 c.close()
                 clients.remove(c)
         deadline = time.monotonic() + 10
-        while _per_worker(workers, port)[emptied] or not _answers(port):
+        while _per_worker(workers, port)[emptied]:
             assert time.monotonic() < deadline, "the worker did not see its connections close"
             time.sleep(0.05)
         time.sleep(0.3)  # its count is published when the loop sees the close
-        for _ in range(2):
-            c = socket.create_connection(("127.0.0.1", port), timeout=10)
-            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
-            assert c.recv(65536).startswith(b"HTTP/1.1 200")
-            clients.append(c)
+        clients += [_served(port) for _ in range(2)]
         assert _per_worker(workers, port) == Counter({emptied: 2, workers[1]: 2})
     finally:
         for c in clients:

@@ -49,6 +49,7 @@ from tierdesk.vendors import api as vendors_api
 from tierdesk.web import errors, openapi, pages
 from tierdesk.web.middleware import BodyLimitMiddleware, HttpMetrics, RequestContextMiddleware
 from tierdesk.web.paths import STATIC_DIR
+from tierdesk.web.route_index import index_routers
 from tierdesk.workspace import pages as workspace_pages
 
 API_PREFIX = "/api/v1"
@@ -219,4 +220,5 @@ def create_app(
     def prometheus() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    index_routers(app)  # last: it reads the routes of every included router
     return app
