@@ -114,23 +114,11 @@ def _served(port: int) -> socket.socket:
     return c
 
 
-def _held(pid: int, port: int) -> set[int]:
-    """Sockets of the port's connections the process still holds, in any state: a socket
-    whose client has gone leaves ESTABLISHED at once, but stays the worker's (and in its
-    published count) until its event loop sees the close."""
-    inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port and fields[3] != "0A":  # 0A: LISTEN
-            inodes.add(int(fields[9]))
-    return inodes & _socket_inodes(pid)
-
-
 def _wait_closed(workers: list[int], port: int, deadline: float) -> None:
-    while any(_held(pid, port) for pid in workers):
+    while any(_per_worker(workers, port).values()):
         assert time.monotonic() < deadline, "the workers still hold closed connections"
         time.sleep(0.05)
-    time.sleep(0.3)  # its count is published as the loop closes the socket
+    time.sleep(0.3)  # a worker publishes its count when its loop sees the close
 
 
 def _per_worker(workers: list[int], port: int) -> Counter[int]:
@@ -182,7 +170,11 @@ def test_new_connections_go_to_the_worker_with_fewer_open_ones(tmp_path: Path) -
             if _socket_of(c, emptied):
                 c.close()
                 clients.remove(c)
-        _wait_closed([emptied], port, time.monotonic() + 20)
+        deadline = time.monotonic() + 10
+        while _per_worker(workers, port)[emptied]:
+            assert time.monotonic() < deadline, "the worker did not see its connections close"
+            time.sleep(0.05)
+        time.sleep(0.3)  # its count is published when the loop sees the close
         clients += [_served(port) for _ in range(2)]
         assert _per_worker(workers, port) == Counter({emptied: 2, workers[1]: 2})
     finally:
