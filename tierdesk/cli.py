@@ -18,6 +18,7 @@ from tierdesk.core.clock import SystemClock
 from tierdesk.core.config import get_settings
 from tierdesk.core.db import Database
 from tierdesk.core.errors import DomainError
+from tierdesk.web.workers import APP, balances_connections, serve_workers
 
 app = typer.Typer(help="tierdesk: customer support built around escalation.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -65,8 +66,6 @@ def serve(
     """Serve the web app and API. With one worker, background jobs run in the same process."""
     import uvicorn
 
-    from tierdesk.web.workers import APP, balances_connections, serve_workers
-
     _limit_malloc_arenas()
     settings = get_settings()
     if workers == 1:
@@ -80,7 +79,7 @@ def serve(
             proxy_headers=True,
         )
     elif balances_connections():
-        serve_workers(host, port, workers)  # connections handed to the least loaded (web/workers.py)
+        serve_workers(host, port, workers)  # a listening socket per worker (web/workers.py)
     else:
         uvicorn.run(APP, host=host, port=port, workers=workers, log_level="warning")
 
