@@ -931,6 +931,10 @@ def list_tickets(
     return repo.list_page(db, actor, flt, sort, cursor, limit)
 
 
+# The columns a side panel lists a ticket's neighbours by (ticket_lines).
+LineColumn = Literal["requester_id", "organization_id"]
+
+
 class TicketLine(NamedTuple):
     """A ticket as a one-line mention in a side panel: number, subject and status."""
 
@@ -946,7 +950,7 @@ class TicketLine(NamedTuple):
 def ticket_lines(
     db: Session,
     actor: Actor,
-    column: Literal["requester_id", "organization_id"],
+    column: LineColumn,
     value: int,
     statuses: Sequence[str],
     limit: int,

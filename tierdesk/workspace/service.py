@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -303,9 +303,7 @@ def _profile(db: Session, actor: Actor, ticket: Ticket) -> Profile:
         team = tiers.team_by_id(db, org.dedicated_team_id)
         dedicated = team.name if team else ""
 
-    def others(
-        column: Literal["requester_id", "organization_id"], value: int, statuses: Sequence[str]
-    ) -> list[TicketLine]:
+    def others(column: tickets.LineColumn, value: int, statuses: Sequence[str]) -> list[TicketLine]:
         rows = tickets.ticket_lines(db, actor, column, value, statuses, PANEL_LIMIT + 1)
         return [t for t in rows if t.id != ticket.id][:PANEL_LIMIT]
 
